@@ -1,0 +1,89 @@
+//! # multiproc: Python's `multiprocessing`, for Rust, safe inside a notebook cell
+//!
+//! Processes are started by `fork`: the child is a copy of the parent that runs one closure and
+//! sends its return value back with serde. Nothing is pickled but arguments and results, so
+//! closures, local functions and anything they capture just work, and there is no
+//! `if __name__ == "__main__"` guard.
+//!
+//! ## From Python to Rust
+//!
+//! | Python `multiprocessing` | `multiproc` |
+//! |---|---|
+//! | `p = Process(target=f, args=(x,))` | `let mut p = Process::new(move \|\| f(x));` |
+//! | `Process(target=f, name="w")` | `Process::builder().name("w").process(f)` |
+//! | `p.start()` / `p.join()` | `p.start()?;` / `let value = p.join()?;` (the closure's return value) |
+//! | `p.join(timeout=1)` | `p.join_timeout(Duration::from_secs(1))` (a `Timeout` error while it runs) |
+//! | `p.is_alive()`, `p.pid`, `p.exitcode`, `p.name` | `p.is_alive()`, `p.pid()`, `p.exitcode()`, `p.name()` |
+//! | `p.terminate()` / `p.kill()` / `p.close()` | `p.terminate()?` / `p.kill()?` / `p.close()?` |
+//! | `threading.Thread(...).start()` style | `let h = multiproc::spawn(\|\| work())?; h.join()?` |
+//! | `sys.exit(3)` in the child | `multiproc::exit(3)` |
+//! | an exception in the child | a panic: `join()` returns an error with message, file, line and pid |
+//! | `current_process()`, `parent_process()`, `active_children()`, `cpu_count()` | the same names |
+//!
+//! ## A first process
+//!
+//! ```
+//! use multiproc::prelude::*;
+//!
+//! let name = String::from("Alice");
+//! let mut p = Process::new(move || println!("Hello, {name}!"));
+//! p.start()?;
+//! p.join()?; // the child's line is printed here, in the parent, as a whole line
+//! println!("Main process continues...");
+//! assert_eq!(p.exitcode(), Some(0));
+//! # Ok::<(), multiproc::Error>(())
+//! ```
+//!
+//! ## Errors are values
+//!
+//! A panic, a signal or an exit code in the child comes back as an [`Error`] with an
+//! [`ErrorKind`], never as a hang:
+//!
+//! ```
+//! use multiproc::{ErrorKind, spawn};
+//!
+//! let err = spawn(|| -> i32 { panic!("123") })?.join().unwrap_err();
+//! assert_eq!(err.kind(), ErrorKind::Panicked);
+//! assert_eq!(err.panic().unwrap().message, "123");
+//! # Ok::<(), multiproc::Error>(())
+//! ```
+//!
+//! ## In a notebook
+//!
+//! Every child this crate forks keeps the fork contract a notebook needs: stdin from /dev/null,
+//! death with its parent (`PR_SET_PDEATHSIG`), default signal handlers, its body under
+//! `catch_unwind`, `_exit` at the end (never a return into the cell), only its own pid waited
+//! for, and its output relayed to the parent as whole, valid UTF-8 lines while the parent waits.
+//! No state is kept in statics, since each notebook cell has its own copy of them.
+//!
+//! Fork copies only the calling thread. If the parent has other threads (a thread pool, an async
+//! runtime), a child must not need locks those threads might hold; the closure you pass runs in a
+//! single-threaded child.
+
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
+
+mod child;
+mod context;
+mod error;
+mod panic;
+mod process;
+mod relay;
+mod sys;
+mod wire;
+
+pub use context::{active_children, cpu_count, current_process, parent_process, wait_gone, ProcessInfo};
+pub use error::{Error, ErrorKind, PanicInfo, Result};
+pub use process::{exit, spawn, JoinHandle, Process, ProcessBuilder};
+
+/// Everything a notebook cell usually needs, in one `use multiproc::prelude::*;`.
+///
+/// ```
+/// use multiproc::prelude::*;
+/// assert!(cpu_count() >= 1);
+/// ```
+pub mod prelude {
+    pub use crate::{
+        active_children, cpu_count, current_process, parent_process, spawn, Error, ErrorKind, JoinHandle, Process,
+    };
+}

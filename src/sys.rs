@@ -1,0 +1,245 @@
+//! Every raw system call the crate makes, in one place, each with the reason it is needed.
+//!
+//! Callers get `io::Result`s and owned file descriptors; nothing here knows about processes as
+//! objects, only about pids and fds.
+
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{self, SigHandler, Signal};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
+
+fn to_io(err: nix::errno::Errno) -> io::Error {
+    io::Error::from_raw_os_error(err as i32)
+}
+
+/// A pipe whose both ends close on exec, so programs the user runs with `Command` never hold
+/// them open (which would hide end-of-stream from the reader).
+/// [pipe2(2)](https://man7.org/linux/man-pages/man2/pipe2.2.html)
+pub(crate) fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(to_io)
+}
+
+/// Makes reads on `fd` return `WouldBlock` instead of waiting, so one thread can drain many pipes.
+pub(crate) fn set_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
+    use nix::fcntl::{fcntl, FcntlArg, OFlag};
+    let flags = fcntl(fd.as_raw_fd(), FcntlArg::F_GETFL).map_err(to_io)?;
+    let flags = OFlag::from_bits_truncate(flags) | OFlag::O_NONBLOCK;
+    fcntl(fd.as_raw_fd(), FcntlArg::F_SETFL(flags)).map_err(to_io)?;
+    Ok(())
+}
+
+/// A file descriptor that becomes readable when process `pid` exits, or `None` on kernels before
+/// 5.3. It lets a wait sleep in `poll` on the child's pipes and on its exit at once.
+/// [pidfd_open(2)](https://man7.org/linux/man-pages/man2/pidfd_open.2.html)
+pub(crate) fn pidfd_open(pid: i32) -> Option<OwnedFd> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1; no memory is shared.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if fd < 0 {
+        return None;
+    }
+    // SAFETY: the kernel just returned this fd to us and nobody else owns it.
+    Some(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// Which side of a fork we are on.
+pub(crate) enum Forked {
+    Parent { child: i32 },
+    Child,
+}
+
+/// Forks the calling process.
+/// [fork(2)](https://man7.org/linux/man-pages/man2/fork.2.html)
+///
+/// # Safety
+/// The child must only run code that is safe after fork in a process that may have had other
+/// threads (no locks those threads could hold) and must end with [`exit_now`], never return
+/// into the caller's frames (in a notebook cell that would run the cell twice).
+pub(crate) unsafe fn fork() -> io::Result<Forked> {
+    // SAFETY: the caller upholds this function's contract, which is fork's.
+    match unsafe { nix::unistd::fork() }.map_err(to_io)? {
+        nix::unistd::ForkResult::Parent { child } => Ok(Forked::Parent { child: child.as_raw() }),
+        nix::unistd::ForkResult::Child => Ok(Forked::Child),
+    }
+}
+
+/// Ends the calling process at once with `code`: no atexit handlers, no destructors, no stdio
+/// flush of C buffers. A forked child must use this, so it never runs the parent's exit path.
+/// [_exit(2)](https://man7.org/linux/man-pages/man2/_exit.2.html)
+pub(crate) fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit has no preconditions; it never returns.
+    unsafe { libc::_exit(code) }
+}
+
+/// Sets up a freshly forked child so it cannot disturb its parent (see `kernel.md` hazards):
+/// stdout/stderr go to the given pipes, stdin reads /dev/null, the child dies with its parent,
+/// and signal handlers and mask are back to their defaults.
+pub(crate) fn prepare_child(parent_pid: i32, stdout: Option<RawFd>, stderr: Option<RawFd>) -> io::Result<()> {
+    // Die with the parent (hazard 2). PDEATHSIG fires when the forking *thread* exits, which
+    // in a notebook is the runtime's main thread, as long-lived as the process.
+    nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(to_io)?;
+    // The parent may have died between fork and prctl: then nobody would ever kill us.
+    if nix::unistd::getppid().as_raw() != parent_pid {
+        exit_now(1);
+    }
+    // Stdin is the kernel's command pipe in a notebook (hazard 5).
+    let devnull = std::fs::File::open("/dev/null")?;
+    nix::unistd::dup2(devnull.as_raw_fd(), 0).map_err(to_io)?;
+    if let Some(fd) = stdout {
+        nix::unistd::dup2(fd, 1).map_err(to_io)?;
+    }
+    if let Some(fd) = stderr {
+        nix::unistd::dup2(fd, 2).map_err(to_io)?;
+    }
+    reset_signals();
+    Ok(())
+}
+
+/// Restores every catchable signal to its default action and empties the signal mask. Rust
+/// ignores SIGPIPE and evcxr catches SIGSEGV/SIGBUS/SIGILL to abort (hazard 7): a child must die
+/// of the signal that really hit it, so `exitcode()` tells the truth.
+fn reset_signals() {
+    for sig in Signal::iterator() {
+        if matches!(sig, Signal::SIGKILL | Signal::SIGSTOP) {
+            continue;
+        }
+        // SAFETY: SIG_DFL installs no Rust handler, so no handler can run with broken invariants.
+        let _ = unsafe { signal::signal(sig, SigHandler::SigDfl) };
+    }
+    let _ = signal::sigprocmask(signal::SigmaskHow::SIG_SETMASK, Some(&signal::SigSet::empty()), None);
+}
+
+/// Names the calling process (as `ps` and /proc/self/comm show it; 15 bytes at most).
+pub(crate) fn set_process_name(name: &str) {
+    let short: String = name.chars().filter(|c| *c != '\0').take(15).collect();
+    if let Ok(c) = std::ffi::CString::new(short) {
+        let _ = nix::sys::prctl::set_name(&c);
+    }
+}
+
+/// Python's exit code for a wait status: the code, or minus the signal number.
+fn status_to_code(status: WaitStatus) -> Option<i32> {
+    match status {
+        WaitStatus::Exited(_, code) => Some(code),
+        WaitStatus::Signaled(_, sig, _) => Some(-(sig as i32)),
+        _ => None,
+    }
+}
+
+/// Reaps `pid` if it has ended; `Ok(None)` while it runs. Only ever our own pid (hazard 9).
+/// [waitpid(2)](https://man7.org/linux/man-pages/man2/waitpid.2.html)
+pub(crate) fn try_reap(pid: i32) -> io::Result<Option<i32>> {
+    loop {
+        match waitpid(Pid::from_raw(pid), Some(WaitPidFlag::WNOHANG)) {
+            Ok(status) => return Ok(status_to_code(status)),
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(to_io(e)),
+        }
+    }
+}
+
+/// Reaps `pid`, waiting as long as it takes.
+pub(crate) fn reap(pid: i32) -> io::Result<i32> {
+    loop {
+        match waitpid(Pid::from_raw(pid), None) {
+            Ok(status) => {
+                if let Some(code) = status_to_code(status) {
+                    return Ok(code);
+                }
+            }
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(to_io(e)),
+        }
+    }
+}
+
+/// Waits up to `limit` for `pid` to end and reaps it; `Ok(None)` if it is still running.
+/// Sleeps in `poll` on the pidfd when there is one, else in short naps.
+pub(crate) fn reap_within(pid: i32, pidfd: Option<BorrowedFd<'_>>, limit: Duration) -> io::Result<Option<i32>> {
+    let deadline = Instant::now() + limit;
+    let mut nap = Duration::from_micros(50);
+    loop {
+        if let Some(code) = try_reap(pid)? {
+            return Ok(Some(code));
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Ok(None);
+        }
+        match pidfd {
+            Some(fd) => {
+                let mut fds = [libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 }];
+                poll(&mut fds, Some(left))?;
+            }
+            None => {
+                std::thread::sleep(nap.min(left));
+                nap = (nap * 2).min(Duration::from_millis(10));
+            }
+        }
+    }
+}
+
+/// Sends `sig` to `pid`. Callers only signal pids they have not reaped yet, so the pid cannot
+/// have been reused by another process.
+/// [kill(2)](https://man7.org/linux/man-pages/man2/kill.2.html)
+pub(crate) fn send_signal(pid: i32, sig: Signal) -> io::Result<()> {
+    signal::kill(Pid::from_raw(pid), sig).map_err(to_io)
+}
+
+/// Waits until one of `fds` is ready or `timeout` passes (`None`: no limit). EINTR counts as a
+/// wake-up with nothing ready; callers loop anyway.
+/// [poll(2)](https://man7.org/linux/man-pages/man2/poll.2.html)
+pub(crate) fn poll(fds: &mut [libc::pollfd], timeout: Option<Duration>) -> io::Result<usize> {
+    let ms: libc::c_int = match timeout {
+        None => -1,
+        // Round up so a short timeout still sleeps instead of spinning.
+        Some(d) => d.as_micros().div_ceil(1000).min(i32::MAX as u128) as libc::c_int,
+    };
+    // SAFETY: fds is a valid, exclusively borrowed slice of pollfd for the whole call.
+    let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
+    if n < 0 {
+        let err = io::Error::last_os_error();
+        if err.kind() == io::ErrorKind::Interrupted {
+            return Ok(0);
+        }
+        return Err(err);
+    }
+    Ok(n as usize)
+}
+
+/// The pid of the calling process.
+pub(crate) fn getpid() -> i32 {
+    nix::unistd::getpid().as_raw()
+}
+
+/// The pid of the calling process's parent.
+pub(crate) fn getppid() -> i32 {
+    nix::unistd::getppid().as_raw()
+}
+
+/// How many threads the calling process has (from /proc/self/status), or None if unknown.
+pub(crate) fn thread_count() -> Option<usize> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status.lines().find_map(|l| l.strip_prefix("Threads:")).and_then(|n| n.trim().parse().ok())
+}
+
+/// Reads into `buf` from `fd` (one `read` call): `Ok(0)` is end-of-file.
+/// [read(2)](https://man7.org/linux/man-pages/man2/read.2.html)
+pub(crate) fn read(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
+    nix::unistd::read(fd, buf).map_err(to_io)
+}
+
+/// Writes all of `buf` to `fd`, retrying on EINTR and short writes.
+pub(crate) fn write_all(fd: BorrowedFd<'_>, mut buf: &[u8]) -> io::Result<()> {
+    while !buf.is_empty() {
+        match nix::unistd::write(fd, buf) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => buf = &buf[n..],
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(to_io(e)),
+        }
+    }
+    Ok(())
+}
