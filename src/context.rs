@@ -143,10 +143,11 @@ fn parent_name(parent: i32) -> String {
 ///
 /// ```
 /// let mut h = multiproc::spawn(|| std::thread::sleep(std::time::Duration::from_secs(30))).unwrap();
-/// assert!(multiproc::active_children().iter().any(|c| c.pid() == h.pid()));
+/// let pid = h.pid();
+/// assert!(multiproc::active_children().iter().any(|c| c.pid() == pid));
 /// h.kill().unwrap();
 /// let _ = h.join();
-/// assert!(!multiproc::active_children().iter().any(|c| c.pid() == h.pid()));
+/// assert!(!multiproc::active_children().iter().any(|c| c.pid() == pid));
 /// ```
 pub fn active_children() -> Vec<ProcessInfo> {
     let me = crate::sys::getpid();

@@ -55,6 +55,20 @@ enum State<R> {
     Empty,
 }
 
+impl Process {
+    /// A builder, to set the name before creating the process. The builder's
+    /// [`process`](ProcessBuilder::process) or [`spawn`](ProcessBuilder::spawn) decides the
+    /// return type, so this lives on `Process` without a type parameter (like `HashMap::new`).
+    ///
+    /// ```
+    /// let p = multiproc::Process::builder().name("worker").process(|| 42);
+    /// assert_eq!(p.name(), "worker");
+    /// ```
+    pub fn builder() -> ProcessBuilder {
+        ProcessBuilder::new()
+    }
+}
+
 impl<R: Serialize + DeserializeOwned + 'static> Process<R> {
     /// A process that will run `body` once started, with the next default name ("Process-N").
     ///
@@ -69,16 +83,6 @@ impl<R: Serialize + DeserializeOwned + 'static> Process<R> {
 
     fn with_name(name: String, body: impl FnOnce() -> R + 'static) -> Process<R> {
         Process { name, state: State::New(Box::new(body)), _result: PhantomData }
-    }
-
-    /// A builder, to set the name before creating the process.
-    ///
-    /// ```
-    /// let p = multiproc::Process::builder().name("worker").process(|| ());
-    /// assert_eq!(p.name(), "worker");
-    /// ```
-    pub fn builder() -> ProcessBuilder {
-        ProcessBuilder::new()
     }
 
     /// Forks the child and runs the closure in it. Fails if the process was already started.
