@@ -137,6 +137,22 @@ impl Child {
         }
     }
 
+    /// Reaps the child if it ended, then reads everything it left in its pipes and closes them.
+    /// Without waiting; for callers that poll many children themselves.
+    pub(crate) fn reap_if_exited(&mut self) {
+        if self.exit_code.is_none() {
+            match sys::try_reap(self.pid) {
+                Ok(code) => self.exit_code = code,
+                // Not our child any more (someone else reaped it): treat it as gone.
+                Err(_) => self.exit_code = Some(-(libc::SIGKILL)),
+            }
+            if self.exit_code.is_some() {
+                self.drain_available();
+                self.close_pipes();
+            }
+        }
+    }
+
     /// Sleeps until output, a result or the child's exit arrives (at most `limit`), then drains.
     fn pump(&mut self, limit: Option<Duration>) -> Result<()> {
         let mut fds: Vec<libc::pollfd> = Vec::with_capacity(4);
@@ -162,7 +178,8 @@ impl Child {
         Ok(())
     }
 
-    fn drain_available(&mut self) {
+    /// Reads everything available now from the output and result pipes, without waiting.
+    pub(crate) fn drain_available(&mut self) {
         self.stdout.drain();
         self.stderr.drain();
         if let Some(fd) = &self.result {
@@ -190,6 +207,25 @@ impl Child {
         self.stderr = LineRelay::closed(Target::Stderr);
         self.result = None;
         self.pidfd = None;
+    }
+
+    /// Poll entries for the child's open pipes and its pidfd (readable when it exits).
+    pub(crate) fn poll_fds(&self, fds: &mut Vec<libc::pollfd>) {
+        fds.extend(poll_entry(&self.stdout));
+        fds.extend(poll_entry(&self.stderr));
+        for fd in [&self.result, &self.pidfd].into_iter().flatten() {
+            fds.push(libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 });
+        }
+    }
+
+    /// True if nothing but polling can tell when the child exits (no pidfd on this kernel).
+    pub(crate) fn needs_polling(&self) -> bool {
+        self.pidfd.is_none() && self.exit_code.is_none()
+    }
+
+    /// The result bytes read so far, for callers that parse a stream of frames.
+    pub(crate) fn result_buffer(&mut self) -> &mut Vec<u8> {
+        &mut self.result_bytes
     }
 
     /// The bytes the child wrote to its result pipe (complete only once it was reaped).

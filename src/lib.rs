@@ -67,6 +67,7 @@ mod child;
 mod context;
 mod error;
 mod panic;
+mod pool;
 mod process;
 mod relay;
 mod sys;
@@ -74,6 +75,7 @@ mod wire;
 
 pub use context::{active_children, cpu_count, current_process, parent_process, wait_gone, ProcessInfo};
 pub use error::{Error, ErrorKind, PanicInfo, Result};
+pub use pool::{AsyncResult, Imap, Pool, PoolBuilder, StarFn, TaskSpan, Timeline};
 pub use process::{exit, spawn, JoinHandle, Process, ProcessBuilder};
 
 /// Everything a notebook cell usually needs, in one `use multiproc::prelude::*;`.
@@ -84,6 +86,6 @@ pub use process::{exit, spawn, JoinHandle, Process, ProcessBuilder};
 /// ```
 pub mod prelude {
     pub use crate::{
-        active_children, cpu_count, current_process, parent_process, spawn, Error, ErrorKind, JoinHandle, Process,
+        active_children, cpu_count, current_process, parent_process, spawn, AsyncResult, Error, ErrorKind, JoinHandle, Pool, Process,
     };
 }
