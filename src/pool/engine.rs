@@ -417,6 +417,14 @@ impl Engine {
             let code = w.child.exit_code().unwrap_or(0);
             let who = format!("pool worker (pid {})", w.pid());
             let mut in_flight = std::mem::take(&mut w.in_flight);
+            if let Some(err) = &self.broken {
+                // The initializer failed: that, not the worker's exit, is why these tasks fail.
+                let err = err.clone();
+                for task in in_flight {
+                    self.finish(task.id, Err(err.clone()));
+                }
+                continue;
+            }
             if let Some(running) = in_flight.pop_front() {
                 if code != 0 || !w.retiring {
                     let err = if code < 0 {
