@@ -65,6 +65,7 @@
 
 mod child;
 mod context;
+mod display;
 mod error;
 mod panic;
 mod pool;
@@ -74,6 +75,7 @@ mod sys;
 mod wire;
 
 pub use context::{active_children, cpu_count, current_process, parent_process, wait_gone, ProcessInfo};
+pub use display::{SpeedupRow, SpeedupTable};
 pub use error::{Error, ErrorKind, PanicInfo, Result};
 pub use pool::{AsyncResult, Imap, Pool, PoolBuilder, StarFn, TaskSpan, Timeline};
 pub use process::{exit, spawn, JoinHandle, Process, ProcessBuilder};
