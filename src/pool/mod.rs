@@ -441,7 +441,7 @@ impl Pool {
     /// fn square(x: u64) -> u64 { x * x }
     /// let pool = multiproc::Pool::new(2)?;
     /// let results: Vec<_> = (0..10).map(|i| pool.apply_async(square, (i,))).collect::<Result<_, _>>()?;
-    /// let values: Vec<u64> = results.into_iter().map(|r| r.get_timeout(Duration::from_secs(10))).collect::<Result<_, _>>()?;
+    /// let values: Vec<u64> = results.into_iter().map(|mut r| r.get_timeout(Duration::from_secs(10))).collect::<Result<_, _>>()?;
     /// assert_eq!(values, (0..10).map(square).collect::<Vec<_>>());
     /// # Ok::<(), multiproc::Error>(())
     /// ```
