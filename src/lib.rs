@@ -19,6 +19,26 @@
 //! | `sys.exit(3)` in the child | `multiproc::exit(3)` |
 //! | an exception in the child | a panic: `join()` returns an error with message, file, line and pid |
 //! | `current_process()`, `parent_process()`, `active_children()`, `cpu_count()` | the same names |
+//! | `a, b = Pipe()` / `Pipe(duplex=False)` | `let (a, b) = pipe(true)?;` / `let (reader, writer) = pipe(false)?;` |
+//! | `conn.send(x)` / `conn.recv()` | `conn.send(&x)?` / `let x: T = conn.recv()?` (or `recv_timeout(d)`) |
+//! | `conn.send_bytes(b)` / `conn.recv_bytes()` / `conn.poll(0.1)` | the same names; `poll(Duration::from_millis(100))?` |
+//! | `EOFError` from `recv()` after the peer closed | an error of kind `Disconnected` |
+//! | `q = Queue()` / `Queue(maxsize=3)` | `let q: Queue<T> = Queue::new()?;` / `Queue::bounded(3)?` |
+//! | `q.put(x)` / `put_nowait(x)` / `put(x, timeout=t)` | `q.put(x)?` / `q.try_put(x)?` / `q.put_timeout(x, t)?` (kind `Full`) |
+//! | `q.get()` / `get_nowait()` / `get(timeout=t)` | `q.get()?` / `q.try_get()?` / `q.get_timeout(t)?` (kind `Empty`) |
+//! | `q.qsize()`, `q.empty()`, `q.full()` | `q.qsize()`, `q.is_empty()`, `q.is_full()` |
+//! | `q.close()`, `q.join_thread()`, `cancel_join_thread()` | not needed: no feeder thread, a child may put and exit at once |
+//! | `JoinableQueue()`, `task_done()`, `join()` | `JoinableQueue::new()?`, `task_done()?`, `join()?` / `join_timeout(t)?` |
+//! | `Lock()`, `RLock()` with `with lock:` | `Lock::new()?`, `RLock::new()?`; `let _guard = lock.acquire()?;` (released at the end of scope) |
+//! | `lock.acquire(False)` / `acquire(timeout=t)` | `lock.try_acquire()` / `lock.acquire_timeout(t)` (kind `Timeout`) |
+//! | a lock held by a killed process: everyone hangs | `acquire()` returns an `OwnerDied` error naming the pid; the lock is free again |
+//! | `Semaphore(n)` / `BoundedSemaphore(n)` | `Semaphore::new(n)?` / `Semaphore::bounded(n)?`; `acquire()` returns a guard, `release()` |
+//! | `Event()`: `set()`, `clear()`, `is_set()`, `wait(timeout)` | `Event::new()?`: the same names; `wait_timeout(d)` returns a bool |
+//! | `Barrier(n)`: `wait()`, `abort()`, `reset()` | `Barrier::new(n)?`: `wait()?` / `wait_timeout(d)?`, `abort()?`, `reset()?` |
+//! | `Condition()`: `wait()`, `wait_for(pred)`, `notify()`, `notify_all()` | `Condition::new()?`; `cond.wait(&mut guard)?`, `cond.wait_for(&mut guard, pred)?`, `notify(n)`, `notify_all()` |
+//! | `Value('i', 0)` / `v.value` / `with v.get_lock():` | `Value::new(0i32)?` / `v.get()?`, `v.set(x)?` / `*v.lock()? += 1` or `v.get_lock().acquire()?` |
+//! | `Array('d', 10)` / `Array('i', [1, 2])` | `Array::<f64>::new(10)?` / `Array::from_slice(&[1i32, 2])?`; `get(i)?`, `set(i, x)?`, `lock()?` |
+//! | `shared_memory.SharedMemory(create=True, size=n)` / `SharedMemory(name)` | `SharedMemory::create(n)?` / `SharedMemory::open(name)?`; `read_at`, `write_at`, `unlink()` |
 //!
 //! ## A first process
 //!
@@ -64,13 +84,19 @@
 #![warn(missing_docs)]
 
 mod child;
+mod connection;
 mod context;
 mod display;
 mod error;
+mod ipc_sys;
 mod panic;
 mod pool;
 mod process;
+mod queue;
 mod relay;
+mod shared_value;
+mod shm;
+mod sync;
 mod sys;
 mod wire;
 
@@ -79,6 +105,11 @@ pub use display::{SpeedupRow, SpeedupTable};
 pub use error::{Error, ErrorKind, PanicInfo, Result};
 pub use pool::{AsyncResult, Imap, Pool, PoolBuilder, StarFn, TaskSpan, Timeline};
 pub use process::{exit, spawn, JoinHandle, Process, ProcessBuilder};
+pub use connection::{pipe, Connection};
+pub use queue::{JoinableQueue, Queue, QueueBuilder};
+pub use shared_value::{Array, ArrayGuard, Plain, Value, ValueGuard};
+pub use shm::SharedMemory;
+pub use sync::{Barrier, Condition, Event, Lock, LockGuard, RLock, RLockGuard, Semaphore, SemaphoreGuard};
 
 /// Everything a notebook cell usually needs, in one `use multiproc::prelude::*;`.
 ///
@@ -90,4 +121,5 @@ pub mod prelude {
     pub use crate::{
         active_children, cpu_count, current_process, parent_process, spawn, AsyncResult, Error, ErrorKind, JoinHandle, Pool, Process,
     };
+    pub use crate::{pipe, Array, Barrier, Condition, Connection, Event, JoinableQueue, Lock, Queue, RLock, Semaphore, SharedMemory, Value};
 }
