@@ -1,1 +1,45 @@
-fn main() { evcxr::runtime_hook(); evcxr_jupyter::main().unwrap(); }
+//! `multiproc-kernel`: a Jupyter kernel for Rust, evcxr_jupyter with the multiproc library loaded
+//! and `use multiproc::prelude::*;` in scope in every cell. `multiproc-kernel help` lists the commands.
+
+mod cli;
+mod config;
+mod error;
+mod install;
+mod location;
+mod logo;
+mod notice;
+mod png;
+mod prebuild;
+mod report;
+mod serve;
+mod session;
+mod slot;
+mod spec;
+
+use cli::Command;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    // First of all: evcxr runs this same executable as its code runtime and as a rustc wrapper,
+    // and this call takes over (and never returns) in those roles.
+    evcxr::runtime_hook();
+    let result = cli::parse(std::env::args_os().skip(1)).and_then(|command| match command {
+        Command::Install { location, library, work_dir } => {
+            install::install(&location, library.as_deref(), work_dir.as_deref())
+        }
+        Command::Uninstall { location } => install::uninstall(&location),
+        Command::Prebuild { location } => prebuild::prebuild(&location),
+        Command::Serve => serve::serve(),
+        Command::Help => {
+            print!("{}", cli::USAGE);
+            Ok(())
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("multiproc-kernel: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
