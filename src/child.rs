@@ -42,6 +42,11 @@ pub(crate) fn fork_child(name: &str, body: impl FnOnce(ChildSide<'_>) -> i32) ->
     let (res_r, res_w) = sys::pipe().map_err(|e| Error::start("pipe", e))?;
     let parent_pid = sys::getpid();
 
+    // The child's panic hook goes in before the fork, so the child never has to take std's
+    // hook lock, which another thread may hold at the instant of the fork (see ForkHook).
+    // Before the stdout/stderr locks: a panicking thread holds the hook lock while it waits for stderr.
+    let hook = crate::panic::ForkHook::install();
+
     // Flush and hold std's stdout/stderr locks across the fork (hazards 8 and 11): no buffered
     // partial line is printed twice, and no other thread holds these locks in the child.
     let stdout = io::stdout();
@@ -58,6 +63,7 @@ pub(crate) fn fork_child(name: &str, body: impl FnOnce(ChildSide<'_>) -> i32) ->
     drop(err_lock);
     match forked.map_err(|e| Error::start("fork", e))? {
         sys::Forked::Child => {
+            hook.keep_in_child();
             drop((out_r, err_r, res_r));
             let code = match sys::prepare_child(parent_pid, Some(out_w.as_raw_fd()), Some(err_w.as_raw_fd())) {
                 Ok(()) => {
@@ -76,6 +82,7 @@ pub(crate) fn fork_child(name: &str, body: impl FnOnce(ChildSide<'_>) -> i32) ->
             sys::exit_now(code)
         }
         sys::Forked::Parent { child } => {
+            drop(hook);
             drop((out_w, err_w, res_w));
             Child::new(child, out_r, err_r, res_r).map_err(|e| Error::io("setting up the child's pipes", e))
         }

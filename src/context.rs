@@ -3,15 +3,20 @@
 //!
 //! In a notebook every cell has its own copy of this crate's statics, so nothing here lives in a
 //! static: identity is kept in the process environment (one per process, shared by all copies)
-//! and children are read from `/proc`.
+//! and children are read from `/proc`. The environment is read and written through [`env`],
+//! which never deadlocks in a freshly forked child.
 
 use std::time::Duration;
 
-/// Environment variable holding `pid:parent_pid:name` for a process this crate started. It is
-/// only believed when its pid is the reader's own, so programs run with `Command` ignore it.
+/// Environment variable holding `pid:parent_pid:name_len:name parent_name` (name and parent
+/// name back to back, the first `name_len` bytes being the name) for a process this crate
+/// started. It is only believed when its pid is the reader's own, so programs run with
+/// `Command` ignore it.
 const IDENTITY_VAR: &str = "MULTIPROC_IDENTITY";
 /// Environment variable holding `pid:count` of processes this process has named so far.
 const COUNTER_VAR: &str = "MULTIPROC_COUNTER";
+/// The name of a process this crate did not start.
+const MAIN_NAME: &str = "MainProcess";
 
 /// A process as seen from inside it or from its parent: pid and name.
 ///
@@ -65,35 +70,64 @@ fn process_state(pid: i32) -> Option<char> {
     after.trim_start().chars().next()
 }
 
-fn identity() -> Option<(i32, String)> {
-    let value = std::env::var(IDENTITY_VAR).ok()?;
-    let mut parts = value.splitn(3, ':');
-    let pid: i32 = parts.next()?.parse().ok()?;
-    let parent: i32 = parts.next()?.parse().ok()?;
-    let name = parts.next()?.to_string();
-    (pid == crate::sys::getpid()).then_some((parent, name))
+/// Who a process started by this crate is, as recorded in [`IDENTITY_VAR`].
+struct Identity {
+    pid: i32,
+    parent: i32,
+    name: String,
+    parent_name: String,
 }
 
-/// Records, inside a freshly forked child, who it is. The child is single-threaded here, so
-/// changing the environment cannot race with another thread reading it.
+impl Identity {
+    fn parse(value: &str) -> Option<Identity> {
+        let mut parts = value.splitn(4, ':');
+        let pid = parts.next()?.parse().ok()?;
+        let parent = parts.next()?.parse().ok()?;
+        let name_len: usize = parts.next()?.parse().ok()?;
+        let rest = parts.next()?;
+        if !rest.is_char_boundary(name_len) {
+            return None;
+        }
+        let (name, parent_name) = rest.split_at(name_len);
+        Some(Identity { pid, parent, name: name.to_string(), parent_name: parent_name.to_string() })
+    }
+
+    fn format(&self) -> String {
+        format!("{}:{}:{}:{}{}", self.pid, self.parent, self.name.len(), self.name, self.parent_name)
+    }
+}
+
+/// The calling process's identity, if this crate started it.
+fn identity() -> Option<Identity> {
+    Identity::parse(&env::get(IDENTITY_VAR)?).filter(|id| id.pid == crate::sys::getpid())
+}
+
+/// Records, inside a freshly forked child, who it is and who its parent is. The environment
+/// still holds the parent's identity (if this crate started the parent too): its name is the
+/// parent's name, so `parent_process().name()` needs no help from the parent.
 pub(crate) fn set_identity_in_child(parent_pid: i32, name: &str) {
-    std::env::set_var(IDENTITY_VAR, format!("{}:{parent_pid}:{name}", crate::sys::getpid()));
-    std::env::remove_var(COUNTER_VAR);
+    let parent_name = env::get(IDENTITY_VAR)
+        .and_then(|value| Identity::parse(&value))
+        .filter(|id| id.pid == parent_pid)
+        .map_or_else(|| MAIN_NAME.to_string(), |id| id.name);
+    let me = Identity { pid: crate::sys::getpid(), parent: parent_pid, name: name.to_string(), parent_name };
+    env::set(IDENTITY_VAR, &me.format());
+    // The parent's counter stays in the environment; it carries the parent's pid, so
+    // `next_process_name` ignores it and this child counts from 1.
     crate::sys::set_process_name(name);
 }
 
 /// The next default name, "Process-N", counting per process like Python.
 pub(crate) fn next_process_name() -> String {
     let me = crate::sys::getpid();
-    let count = std::env::var(COUNTER_VAR)
-        .ok()
+    let count = env::get(COUNTER_VAR)
         .and_then(|v| {
             let (pid, n) = v.split_once(':')?;
             (pid.parse::<i32>().ok()? == me).then(|| n.parse::<u64>().ok()).flatten()
         })
         .unwrap_or(0)
         + 1;
-    std::env::set_var(COUNTER_VAR, format!("{me}:{count}"));
+    env::set(COUNTER_VAR, &format!("{me}:{count}"));
     format!("Process-{count}")
 }
 
@@ -109,7 +143,7 @@ pub(crate) fn next_process_name() -> String {
 /// ```
 pub fn current_process() -> ProcessInfo {
     let pid = crate::sys::getpid();
-    let name = identity().map(|(_, name)| name).unwrap_or_else(|| "MainProcess".to_string());
+    let name = identity().map_or_else(|| MAIN_NAME.to_string(), |id| id.name);
     ProcessInfo { pid, name }
 }
 
@@ -124,22 +158,16 @@ pub fn current_process() -> ProcessInfo {
 /// assert_eq!(parent, std::process::id() as i32);
 /// ```
 pub fn parent_process() -> Option<ProcessInfo> {
-    let (parent, _) = identity()?;
-    let name = parent_name(parent);
-    Some(ProcessInfo { pid: parent, name })
-}
-
-fn parent_name(parent: i32) -> String {
-    // The parent's own identity is in its environment, which /proc only shows as it was at
-    // exec; its comm name is what we can read. A top-level parent is "MainProcess".
-    match std::fs::read_to_string(format!("/proc/{parent}/comm")) {
-        Ok(comm) if comm.trim().starts_with("Process-") => comm.trim().to_string(),
-        _ => "MainProcess".to_string(),
-    }
+    let id = identity()?;
+    Some(ProcessInfo { pid: id.parent, name: id.parent_name })
 }
 
 /// The live children this process started by forking (ours, not programs run with `Command`,
 /// which exec another binary). Finished children waiting to be joined are not listed.
+///
+/// Names come from `/proc/<pid>/comm` (15 bytes at most), which the child sets as its first
+/// step: in the instant right after `start()` a child may still show the name of the thread
+/// that started it.
 ///
 /// ```
 /// let mut h = multiproc::spawn(|| std::thread::sleep(std::time::Duration::from_secs(30))).unwrap();
@@ -198,5 +226,90 @@ pub fn wait_gone(pid: i32, limit: Duration) -> bool {
             return false;
         }
         std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Environment access that cannot deadlock in a freshly forked child.
+///
+/// `std::env` guards the environment with a process-wide lock. Fork copies that lock as it is:
+/// if another thread of the parent was reading or writing the environment at that instant (for
+/// instance creating a `Process`, which counts names here), the child's copy stays locked
+/// forever and the child's first `std::env::set_var` hangs (seen in this crate's tests). The C
+/// library's `setenv` has its own lock with the same problem. So a process with a single thread,
+/// which every child is until its closure starts threads, reads and writes the C `environ`
+/// array directly: with one thread nothing can race with it. A process with several threads
+/// uses `std::env`, whose lock is then real. (A child whose closure starts threads and then
+/// names processes still depends on std's lock not having been copied locked.)
+mod env {
+    use std::ffi::{CStr, CString};
+    use std::os::raw::c_char;
+
+    extern "C" {
+        /// The C library's environment: a null-terminated array of `KEY=value` strings
+        /// ([environ(7)](https://man7.org/linux/man-pages/man7/environ.7.html)).
+        static mut environ: *mut *mut c_char;
+    }
+
+    /// True when this process has exactly one thread (this one), so nothing can race with a
+    /// direct access to `environ`, and a lock that looks held can only be a stale copy from fork.
+    fn single_threaded() -> bool {
+        crate::sys::thread_count() == Some(1)
+    }
+
+    /// The value of `key`, if set and valid UTF-8.
+    pub(super) fn get(key: &str) -> Option<String> {
+        if !single_threaded() {
+            return std::env::var(key).ok();
+        }
+        let key = CString::new(key).ok()?;
+        // SAFETY: this process has one thread, so nothing changes the environment while getenv
+        // walks it, and getenv takes no lock (glibc, musl). The string is copied before anything
+        // else can change the environment.
+        unsafe {
+            let value = libc::getenv(key.as_ptr());
+            if value.is_null() {
+                return None;
+            }
+            CStr::from_ptr(value).to_str().ok().map(str::to_string)
+        }
+    }
+
+    /// Sets `key` to `value`. In a single-threaded process the new `KEY=value` string is leaked
+    /// (the C library's `setenv` leaks replaced strings the same way).
+    pub(super) fn set(key: &str, value: &str) {
+        if !single_threaded() {
+            std::env::set_var(key, value);
+            return;
+        }
+        let Ok(entry) = CString::new(format!("{key}={value}")) else { return };
+        let prefix = format!("{key}=");
+        let entry = entry.into_raw();
+        // SAFETY: this process has one thread, so no one else reads or writes `environ` or the
+        // array it points to while we do. Every entry up to the null terminator is a valid C
+        // string. We only store pointers to strings and arrays that are never freed.
+        unsafe {
+            let mut count = 0;
+            let base = environ;
+            if !base.is_null() {
+                while !(*base.add(count)).is_null() {
+                    let slot = base.add(count);
+                    if CStr::from_ptr(*slot).to_bytes().starts_with(prefix.as_bytes()) {
+                        // Replace the pointer in place: no new array needed.
+                        *slot = entry;
+                        return;
+                    }
+                    count += 1;
+                }
+            }
+            // Not set yet: a new array with one more entry. The old one may belong to the C
+            // library or the loader, so it is left alone.
+            let mut entries: Vec<*mut c_char> = Vec::with_capacity(count + 2);
+            for i in 0..count {
+                entries.push(*base.add(i));
+            }
+            entries.push(entry);
+            entries.push(std::ptr::null_mut());
+            environ = entries.leak().as_mut_ptr();
+        }
     }
 }

@@ -1,12 +1,14 @@
 //! Catching a child's panic and reporting it in one line.
 //!
 //! The kernel forces `RUST_BACKTRACE=1`, so std's default hook would print a long backtrace for
-//! every panicking child. Children install this hook instead: one line on stderr with the
-//! process name, pid, location and message, and the same facts kept for the parent.
+//! every panicking child. Children get this hook instead (installed across the fork by
+//! [`ForkHook`]): one line on stderr with the process name, pid, location and message, and the
+//! same facts kept for the parent.
 
 use std::cell::RefCell;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::error::PanicInfo;
 
@@ -15,8 +17,8 @@ thread_local! {
     static LAST_LOCATION: RefCell<Option<(String, u32, u32)>> = const { RefCell::new(None) };
 }
 
-/// The pid that installed the hook in this copy of the library (each notebook cell has its own
-/// copy of std and of this static, so each copy installs its own hook once per process).
+/// The pid whose concise hook is in place in this copy of the library (each notebook cell has
+/// its own copy of std and of this static, so each copy installs its own hook once per process).
 static HOOK_PID: AtomicI32 = AtomicI32::new(0);
 
 fn payload_text(payload: &(dyn std::any::Any + Send)) -> String {
@@ -29,22 +31,106 @@ fn payload_text(payload: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
-/// Installs the concise hook in this process, once. Call only in a child.
+/// Reports a child's panic: one line on stderr, and the location kept for [`catch`].
+fn report(location: Option<&panic::Location<'_>>, payload: &(dyn std::any::Any + Send)) {
+    let (file, line, column) = match location {
+        Some(l) => (l.file().to_string(), l.line(), l.column()),
+        None => ("<unknown>".to_string(), 0, 0),
+    };
+    let message = payload_text(payload);
+    let me = crate::context::current_process();
+    eprintln!("{} (pid {}) panicked at {file}:{line}:{column}: {message}", me.name(), me.pid());
+    LAST_LOCATION.with(|l| *l.borrow_mut() = Some((file, line, column)));
+}
+
+/// Installs the concise hook in this process, once. Call only in a child, and only if
+/// [`ForkHook`] could not do it before the fork.
 fn install_hook() {
     let pid = crate::sys::getpid();
-    if HOOK_PID.swap(pid, Ordering::Relaxed) == pid {
+    // A child forked by a panicking thread (a process started in a Drop during unwinding) is
+    // itself panicking, and std aborts a `set_hook` there: it keeps the inherited hook.
+    if HOOK_PID.swap(pid, Ordering::Relaxed) == pid || std::thread::panicking() {
         return;
     }
-    panic::set_hook(Box::new(|info| {
-        let (file, line, column) = match info.location() {
-            Some(l) => (l.file().to_string(), l.line(), l.column()),
-            None => ("<unknown>".to_string(), 0, 0),
+    panic::set_hook(Box::new(|info| report(info.location(), info.payload())));
+}
+
+/// Puts the child's panic hook in place across a fork, so the child never changes the hook.
+///
+/// std keeps the panic hook behind a process-wide lock. Fork copies that lock as it is: if
+/// another thread of the parent was panicking at that instant (its hook may take a long time to
+/// print a backtrace), the child's copy stays locked and a `panic::set_hook` in the child waits
+/// forever (seen in this crate's tests). So the parent installs, just before forking, a hook that
+/// behaves exactly like the current one in the parent and reports concisely in any process
+/// forked meanwhile; right after the fork the parent puts its own hook back. The child keeps the
+/// installed hook and only ever reads the lock, which a stale reader does not block.
+///
+/// Create it before taking the stdout/stderr locks for the fork: a panicking thread holds the
+/// hook lock while it waits for stderr.
+pub(crate) struct ForkHook {
+    /// Puts the parent's hook back; `None` if nothing was changed.
+    restore: Option<Box<dyn FnOnce()>>,
+    /// Held from install to restore, so forks from several threads never interleave their
+    /// swaps (one could otherwise take another's temporary hook and put back the wrong one).
+    _serial: Option<MutexGuard<'static, ()>>,
+}
+
+/// Serializes [`ForkHook`]s. A static is right here: it guards this copy of std's hook, and a
+/// notebook cell with its own copy of this crate has its own copy of std too.
+static SWAP: Mutex<()> = Mutex::new(());
+
+impl ForkHook {
+    /// In the parent, just before fork. Does nothing on a panicking thread (std forbids
+    /// changing the hook there); the child then installs its hook itself.
+    pub(crate) fn install() -> ForkHook {
+        if std::thread::panicking() {
+            return ForkHook { restore: None, _serial: None };
+        }
+        let serial = SWAP.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let parent = crate::sys::getpid();
+        // Between take and set another thread's panic would get std's default hook: a window
+        // of a few instructions, which `panic::update_hook` (unstable) would close.
+        let previous = Arc::new(panic::take_hook());
+        let for_parent = Arc::clone(&previous);
+        panic::set_hook(Box::new(move |info| {
+            if crate::sys::getpid() == parent {
+                for_parent(info)
+            } else {
+                report(info.location(), info.payload())
+            }
+        }));
+        let restore = move || {
+            // Dropping the installed hook drops its reference to the previous one.
+            drop(panic::take_hook());
+            match Arc::try_unwrap(previous) {
+                Ok(hook) => panic::set_hook(hook),
+                // Someone replaced the hook meanwhile and kept ours inside their own:
+                // restore behaviour, not identity.
+                Err(shared) => panic::set_hook(Box::new(move |info| shared(info))),
+            }
         };
-        let message = payload_text(info.payload());
-        let me = crate::context::current_process();
-        eprintln!("{} (pid {}) panicked at {file}:{line}:{column}: {message}", me.name(), me.pid());
-        LAST_LOCATION.with(|l| *l.borrow_mut() = Some((file, line, column)));
-    }));
+        ForkHook { restore: Some(Box::new(restore)), _serial: Some(serial) }
+    }
+
+    /// In the child, right after fork: keeps the installed hook for good, and unlocks the
+    /// child's copy of the serializing lock so the child can fork in turn.
+    pub(crate) fn keep_in_child(mut self) {
+        if let Some(restore) = self.restore.take() {
+            HOOK_PID.store(crate::sys::getpid(), Ordering::Relaxed);
+            // It holds only an Arc; leaking it in a process that ends with `_exit` costs nothing.
+            std::mem::forget(restore);
+        }
+        // Dropping `self` now releases the lock guard and restores nothing.
+    }
+}
+
+impl Drop for ForkHook {
+    /// In the parent after fork (or if the fork failed): puts the parent's hook back.
+    fn drop(&mut self) {
+        if let Some(restore) = self.restore.take() {
+            restore();
+        }
+    }
 }
 
 /// Runs `f` in a child, turning a panic into a [`PanicInfo`] (message, location, pid).
