@@ -5,8 +5,12 @@
 //! a partial frame across `recv_timeout` calls, so a timeout never splits or loses a message,
 //! and a frame cut short by the end of the stream (a writer killed mid-message) is reported as
 //! an error, never returned.
+//!
+//! End-of-stream cannot rely on the socket alone: fork gives every child a copy of every end
+//! its parent had open, so the socket stays open as long as any child lives. Closing an end
+//! therefore also sends an in-band "closed" frame (see `Connection::close` and Drop).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
@@ -19,6 +23,8 @@ use crate::ipc_sys;
 /// Marks the start of every frame, so that bytes from a second writer on the same end (which
 /// the docs warn against) give a clear error rather than a bogus length.
 const MAGIC: [u8; 4] = *b"mpc1";
+/// The frame a closing end sends: this marker and a zero length. No message follows it.
+const CLOSED: [u8; 4] = *b"mpc0";
 const HEADER: usize = 12;
 /// Largest message accepted: a length beyond this means the stream is out of step.
 const MAX_MESSAGE: u64 = 1 << 40;
@@ -59,10 +65,11 @@ pub fn pipe(duplex: bool) -> Result<(Connection, Connection)> {
 /// bytes. Every send is one message for the receiver: boundaries are kept, however large.
 /// [`poll`](Connection::poll) waits until something can be received.
 ///
-/// After the other end is closed in every process (dropped, or its process exited), receiving
-/// gives a [`Disconnected`](ErrorKind::Disconnected) error once the messages already sent are
-/// read, and sending gives one at once. A message cut short because its writer died is
-/// reported as `Disconnected` too, never returned in part.
+/// After the other end is closed ([`close`](Connection::close), or dropped by the process that
+/// used it, or its process exited), receiving gives a
+/// [`Disconnected`](ErrorKind::Disconnected) error once the messages sent before are read, and
+/// sending gives one too. A message cut short because its writer died is reported as
+/// `Disconnected`, never returned in part.
 ///
 /// Sending waits while the socket buffer (a few hundred KiB) is full, until the other end
 /// reads. So, as in Python, a child sending a large message to a parent that joins it before
@@ -75,8 +82,10 @@ pub fn pipe(duplex: bool) -> Result<(Connection, Connection)> {
 /// (as in Python), since a message is written and read in several system calls. Wrap it in a
 /// `Mutex` to share it between threads.
 ///
-/// **Drop:** closes this process's copy of the socket. Not `Clone`: after a fork the child has
-/// its own copy of every end the parent had open at that moment.
+/// **Drop:** closes this process's copy of the socket and, if this process sent or received on
+/// this end, tells the other end it was closed (see [`close`](Connection::close) for why this
+/// is needed with fork). Never blocks. Not `Clone`: after a fork the child has its own copy of
+/// every end the parent had open at that moment.
 ///
 /// ```
 /// let (reader, writer) = multiproc::pipe(false)?;
@@ -93,6 +102,9 @@ pub struct Connection {
     readable: bool,
     writable: bool,
     inbox: RefCell<Inbox>,
+    /// The pid of the last process that sent or received on this end: the process it belongs
+    /// to, whose drop closes it for the other end.
+    used_by: Cell<i32>,
 }
 
 /// Received bytes not yet handed out: `buf[start..]`, at most one partial frame plus whatever
@@ -110,6 +122,8 @@ enum Frame {
     Ready { from: usize, to: usize },
     /// Not all there yet; this many more bytes complete it (or at least the header).
     Need(usize),
+    /// The other end was closed; the marker ends at `to`.
+    Closed { to: usize },
 }
 
 impl Inbox {
@@ -121,6 +135,9 @@ impl Inbox {
         let pending = self.pending();
         if pending.len() < HEADER {
             return Ok(Frame::Need(HEADER - pending.len()));
+        }
+        if pending[..4] == CLOSED {
+            return Ok(Frame::Closed { to: self.start + HEADER });
         }
         if pending[..4] != MAGIC {
             return Err(Error::new(
@@ -162,7 +179,57 @@ impl Inbox {
 
 impl Connection {
     fn new(fd: OwnedFd, readable: bool, writable: bool) -> Connection {
-        Connection { fd, readable, writable, inbox: RefCell::new(Inbox::default()) }
+        Connection { fd, readable, writable, inbox: RefCell::new(Inbox::default()), used_by: Cell::new(0) }
+    }
+
+    fn touch(&self) {
+        self.used_by.set(crate::sys::getpid());
+    }
+
+    /// True if the other end announced it closed (or vanished): sending would reach nobody.
+    fn peer_closed(&self) -> bool {
+        if self.inbox.try_borrow().is_ok_and(|inbox| inbox.eof) {
+            return true;
+        }
+        // A one-way writer never receives: anything arriving is the reader's "closed" frame.
+        !self.readable && ipc_sys::has_input(self.fd.as_fd())
+    }
+
+    fn send_closed_marker(&self) {
+        let mut frame = [0u8; HEADER];
+        frame[..4].copy_from_slice(&CLOSED);
+        let _ = ipc_sys::send_nowait(self.fd.as_fd(), &frame);
+    }
+
+    /// Closes this end: the other end's `recv` gives [`Disconnected`](ErrorKind::Disconnected)
+    /// once it has received the messages sent before, even if forked children still hold
+    /// copies of this end (they inherit every end open at fork time). Python's `close()`.
+    ///
+    /// Dropping an end does the same if this process sent or received on it. An end this
+    /// process never used (typically the parent's copy of an end it moved into a child) is only
+    /// closed locally on drop, so handing an end to a child does not close it.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let (parent, child_end) = multiproc::pipe(true)?;
+    /// let child = multiproc::spawn(move || {
+    ///     let mut total = 0;
+    ///     // Ends when the parent closes its end, although this child holds a copy of it.
+    ///     while let Ok(n) = child_end.recv_timeout::<i32>(Duration::from_secs(10)) {
+    ///         total += n;
+    ///     }
+    ///     total
+    /// })?;
+    /// for n in 1..=3 {
+    ///     parent.send(&n)?;
+    /// }
+    /// parent.close();
+    /// assert_eq!(child.join()?, 6);
+    /// # Ok::<(), multiproc::Error>(())
+    /// ```
+    pub fn close(self) {
+        self.send_closed_marker();
+        self.used_by.set(0); // Drop need not send it again
     }
 
     fn check_writable(&self) -> Result<()> {
@@ -183,6 +250,15 @@ impl Connection {
 
     fn write_frame(&self, frame: &[u8]) -> Result<()> {
         ipc_sys::send_all(self.fd.as_fd(), frame).map_err(|e| self.send_error(e))
+    }
+
+    fn start_send(&self) -> Result<()> {
+        self.check_writable()?;
+        self.touch();
+        if self.peer_closed() {
+            return Err(Error::new(ErrorKind::Disconnected, "cannot send: the other end of the pipe was closed"));
+        }
+        Ok(())
     }
 
     fn send_error(&self, e: std::io::Error) -> Error {
@@ -208,7 +284,7 @@ impl Connection {
     /// # Ok::<(), multiproc::Error>(())
     /// ```
     pub fn send<T: Serialize + ?Sized>(&self, value: &T) -> Result<()> {
-        self.check_writable()?;
+        self.start_send()?;
         let mut frame = Vec::with_capacity(64);
         frame.extend_from_slice(&MAGIC);
         frame.extend_from_slice(&[0; 8]);
@@ -227,7 +303,7 @@ impl Connection {
     /// # Ok::<(), multiproc::Error>(())
     /// ```
     pub fn send_bytes(&self, bytes: &[u8]) -> Result<()> {
-        self.check_writable()?;
+        self.start_send()?;
         let mut header = [0u8; HEADER];
         header[..4].copy_from_slice(&MAGIC);
         header[4..].copy_from_slice(&(bytes.len() as u64).to_le_bytes());
@@ -246,6 +322,7 @@ impl Connection {
     /// Receives until one whole frame is there or `deadline` passes; returns its payload.
     fn recv_frame<R>(&self, deadline: Option<Instant>, waited: Option<Duration>, take: impl FnOnce(&[u8]) -> Result<R>) -> Result<R> {
         self.check_readable()?;
+        self.touch();
         let mut inbox = self
             .inbox
             .try_borrow_mut()
@@ -256,6 +333,11 @@ impl Connection {
                     let result = take(&inbox.buf[from..to]);
                     inbox.consume(to);
                     return result;
+                }
+                Ok(Frame::Closed { to }) => {
+                    inbox.consume(to);
+                    inbox.eof = true;
+                    continue;
                 }
                 Ok(Frame::Need(n)) => n,
                 Err(e) => {
@@ -379,6 +461,7 @@ impl Connection {
     /// ```
     pub fn poll(&self, timeout: Duration) -> Result<bool> {
         self.check_readable()?;
+        self.touch();
         if let Ok(inbox) = self.inbox.try_borrow() {
             if !inbox.pending().is_empty() || inbox.eof {
                 return Ok(true);
@@ -408,6 +491,16 @@ impl Connection {
     /// ```
     pub fn writable(&self) -> bool {
         self.writable
+    }
+}
+
+impl Drop for Connection {
+    /// Closes the socket in this process; if this process used this end, first tells the other
+    /// end it was closed (see [`close`](Connection::close)). Never blocks.
+    fn drop(&mut self) {
+        if self.used_by.get() == crate::sys::getpid() {
+            self.send_closed_marker();
+        }
     }
 }
 

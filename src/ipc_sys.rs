@@ -364,6 +364,32 @@ pub(crate) fn send_all(fd: BorrowedFd<'_>, mut buf: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
+/// Sends `buf` only if it fits in the socket buffer now (all or nothing for a buffer this
+/// small); used for the end-of-stream marker, which Drop must send without ever blocking.
+pub(crate) fn send_nowait(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
+    loop {
+        // SAFETY: `buf` is a valid readable slice for the duration of the call.
+        let n = unsafe { libc::send(fd.as_raw_fd(), buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT) };
+        if n < 0 {
+            let err = last_error();
+            if err.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(err);
+        }
+        return Ok(n as usize);
+    }
+}
+
+/// True if something (data or end-of-stream) is waiting to be received on `fd`; consumes
+/// nothing. [recv(2)](https://man7.org/linux/man-pages/man2/recv.2.html) with `MSG_PEEK`.
+pub(crate) fn has_input(fd: BorrowedFd<'_>) -> bool {
+    let mut byte = 0u8;
+    // SAFETY: `byte` is valid writable storage for one byte during the call.
+    let n = unsafe { libc::recv(fd.as_raw_fd(), (&mut byte as *mut u8).cast(), 1, libc::MSG_PEEK | libc::MSG_DONTWAIT) };
+    n >= 0
+}
+
 /// Receives what is available, without waiting, into the spare capacity of `buf` (at most
 /// `max` bytes) and extends its length. `Ok(0)` is end-of-stream; `WouldBlock` means nothing yet.
 /// [recv(2)](https://man7.org/linux/man-pages/man2/recv.2.html)

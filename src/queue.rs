@@ -1,32 +1,7 @@
 //! `Queue<T>` and `JoinableQueue<T>`: Python's `multiprocessing.Queue` and `JoinableQueue`,
 //! as a ring buffer in shared memory.
 //!
-//! # Why shared memory, and not a pipe with a feeder thread
-//!
-//! Python's `Queue` is a pipe plus a hidden feeder thread in each putting process. `put` hands
-//! the object to that thread, which writes it into the pipe as the reader makes room. A process
-//! cannot exit until its feeder has flushed everything, so a parent that joins a child before
-//! draining the queue waits for the child, which waits for the parent to read: a deadlock
-//! (documented in Python's "Joining processes that use queues").
-//!
-//! Here a queue is a ring buffer in a `MAP_SHARED` mapping made before fork, guarded by a
-//! robust process-shared mutex, with futex wake-ups. `put` copies the encoded value into the
-//! ring and returns; the value then lives in memory the parent also maps, so a child can put
-//! and exit at once, and joining it before draining cannot deadlock. No thread is started.
-//! A pipe plus process-shared semaphores would have kept the deadlock: a write blocks once the
-//! pipe's 64 KiB are full, so a child putting more than that could never exit before a read.
-//!
-//! The ring has a fixed size ([`QueueBuilder::capacity_bytes`], 64 MiB by default; pages cost
-//! memory only once written). `put` waits only when the queue is full: `maxsize` items, or no
-//! room left in the ring. So join-before-drain still waits if a child puts more than the ring
-//! holds (or more than `maxsize` items) while nobody reads: join with
-//! [`join_timeout`](crate::Process::join_timeout), or use `put_timeout` in the child, to get
-//! an error instead of a wait. A single value larger than the ring is refused at once with an
-//! [`InvalidInput`](crate::ErrorKind::InvalidInput) error saying what capacity to ask for.
-//!
-//! A process killed in the middle of a `put` or `get` never leaves a torn message: the ring's
-//! indexes are committed in one step (with a redo journal) after the bytes are copied, and the
-//! next process to take the mutex finishes or discards the dead process's step.
+//! The design (and why it is not Python's pipe plus feeder thread) is on [`Queue`].
 
 use std::borrow::Borrow;
 use std::fmt;
@@ -351,10 +326,37 @@ impl fmt::Debug for RawQueue {
 ///
 /// There is no feeder thread: a `put` has finished copying the value into shared memory when it
 /// returns, so a child may put and exit at once, and joining it before draining the queue does
-/// not deadlock as in Python (see the [module docs](self) for the one limit: a full queue).
+/// not deadlock as in Python (see below for the one limit: a full queue).
 ///
 /// `put` takes the value or a reference to it (`impl Borrow<T>`): pass a reference to keep the
 /// value, for instance to retry after a `Full` error.
+///
+/// # Design: why shared memory, and not a pipe with a feeder thread
+///
+/// Python's `Queue` is a pipe plus a hidden feeder thread in each putting process. `put` hands
+/// the object to that thread, which writes it into the pipe as the reader makes room. A process
+/// cannot exit until its feeder has flushed everything, so a parent that joins a child before
+/// draining the queue waits for the child, which waits for the parent to read: a deadlock
+/// (documented in Python's "Joining processes that use queues").
+///
+/// Here a queue is a ring buffer in a `MAP_SHARED` mapping made before fork, guarded by a
+/// robust process-shared mutex, with futex wake-ups. `put` copies the encoded value into the
+/// ring and returns; the value then lives in memory the parent also maps, so a child can put
+/// and exit at once, and joining it before draining cannot deadlock. No thread is started.
+/// A pipe plus process-shared semaphores would have kept the deadlock: a write blocks once the
+/// pipe's 64 KiB are full, so a child putting more than that could never exit before a read.
+///
+/// The ring has a fixed size ([`QueueBuilder::capacity_bytes`], 64 MiB by default; pages cost
+/// memory only once written). `put` waits only when the queue is full: `maxsize` items, or no
+/// room left in the ring. So join-before-drain still waits if a child puts more than the ring
+/// holds (or more than `maxsize` items) while nobody reads: join with
+/// [`join_timeout`](crate::Process::join_timeout), or use `put_timeout` in the child, to get
+/// an error instead of a wait. A single value larger than the ring is refused at once with an
+/// [`InvalidInput`](crate::ErrorKind::InvalidInput) error saying what capacity to ask for.
+///
+/// A process killed in the middle of a `put` or `get` never leaves a torn message: the ring's
+/// indexes are committed in one step (with a redo journal) after the bytes are copied, and the
+/// next process to take the mutex finishes or discards the dead process's step.
 ///
 /// **Send/Sync:** both, whatever `T` is: values are serialized, never shared, and every access
 /// to the ring goes through its process-shared mutex. Clones refer to the same queue.
@@ -392,7 +394,7 @@ impl<T> Clone for Queue<T> {
 /// Settings for a [`Queue`] or [`JoinableQueue`]: how many items, how many bytes.
 ///
 /// ```
-/// let q = multiproc::Queue::<Vec<u8>>::builder().maxsize(10).capacity_bytes(1 << 20).build()?;
+/// let q = multiproc::Queue::builder().maxsize(10).capacity_bytes(1 << 20).build::<Vec<u8>>()?;
 /// assert_eq!(q.maxsize(), Some(10));
 /// assert_eq!(q.capacity_bytes(), 1 << 20);
 /// # Ok::<(), multiproc::Error>(())
@@ -419,7 +421,7 @@ impl QueueBuilder {
     /// unset for no limit.
     ///
     /// ```
-    /// let q = multiproc::Queue::<i32>::builder().maxsize(1).build()?;
+    /// let q = multiproc::Queue::builder().maxsize(1).build::<i32>()?;
     /// q.put(1)?;
     /// assert!(q.try_put(2).is_err());
     /// # Ok::<(), multiproc::Error>(())
@@ -434,7 +436,7 @@ impl QueueBuilder {
     /// fills. At least 64 bytes.
     ///
     /// ```
-    /// let q = multiproc::Queue::<Vec<u8>>::builder().capacity_bytes(1024).build()?;
+    /// let q = multiproc::Queue::builder().capacity_bytes(1024).build::<Vec<u8>>()?;
     /// assert!(q.put(vec![0u8; 2000]).is_err()); // can never fit
     /// # Ok::<(), multiproc::Error>(())
     /// ```
@@ -460,10 +462,10 @@ impl QueueBuilder {
     /// Creates the queue.
     ///
     /// ```
-    /// let q = multiproc::Queue::<u8>::builder().build()?;
+    /// let q = multiproc::Queue::builder().build::<u8>()?;
     /// q.put(1)?;
     /// assert_eq!(q.get()?, 1);
-    /// assert!(multiproc::Queue::<u8>::builder().maxsize(0).build().is_err());
+    /// assert!(multiproc::Queue::builder().maxsize(0).build::<u8>().is_err());
     /// # Ok::<(), multiproc::Error>(())
     /// ```
     pub fn build<T>(self) -> Result<Queue<T>> {
@@ -473,7 +475,7 @@ impl QueueBuilder {
     /// Creates a joinable queue.
     ///
     /// ```
-    /// let q = multiproc::Queue::<u8>::builder().maxsize(4).build_joinable()?;
+    /// let q = multiproc::Queue::builder().maxsize(4).build_joinable::<u8>()?;
     /// q.put(1)?;
     /// q.get()?;
     /// q.task_done()?;
@@ -516,17 +518,6 @@ impl<T> Queue<T> {
     /// ```
     pub fn bounded(maxsize: usize) -> Result<Queue<T>> {
         QueueBuilder::new().maxsize(maxsize).build()
-    }
-
-    /// A builder for the item limit and ring size.
-    ///
-    /// ```
-    /// let q = multiproc::Queue::<u8>::builder().maxsize(3).build()?;
-    /// assert_eq!(q.maxsize(), Some(3));
-    /// # Ok::<(), multiproc::Error>(())
-    /// ```
-    pub fn builder() -> QueueBuilder {
-        QueueBuilder::new()
     }
 
     /// How many values are in the queue now (Python's `qsize()`); may change at once.
@@ -583,6 +574,20 @@ impl<T> Queue<T> {
     /// ```
     pub fn capacity_bytes(&self) -> usize {
         self.raw.capacity() as usize
+    }
+}
+
+impl Queue<()> {
+    /// A builder for the item limit and ring size; the value type is chosen by `build`
+    /// (or by the annotation of the variable it is assigned to).
+    ///
+    /// ```
+    /// let q: multiproc::Queue<u8> = multiproc::Queue::builder().maxsize(3).build()?;
+    /// assert_eq!(q.maxsize(), Some(3));
+    /// # Ok::<(), multiproc::Error>(())
+    /// ```
+    pub fn builder() -> QueueBuilder {
+        QueueBuilder::new()
     }
 }
 
