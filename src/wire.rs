@@ -36,13 +36,19 @@ const PANICKED: u8 = 1;
 const ENCODE_FAILED: u8 = 2;
 
 impl Outcome {
-    /// Runs `f` under catch_unwind and encodes how it ended.
+    /// Runs `f` under catch_unwind and encodes how it ended. Encoding and dropping the value
+    /// run under the same catch: a `Serialize` or `Drop` that panics is reported as the panic
+    /// it is, with its message and location.
     pub(crate) fn of<R: Serialize>(f: impl FnOnce() -> R) -> Outcome {
-        match crate::panic::catch(f) {
-            Ok(value) => match bincode::serialize(&value) {
-                Ok(bytes) => Outcome::Returned(bytes),
-                Err(e) => Outcome::EncodeFailed(e.to_string()),
-            },
+        let encoded = crate::panic::catch(|| {
+            let value = f();
+            let bytes = bincode::serialize(&value);
+            drop(value);
+            bytes
+        });
+        match encoded {
+            Ok(Ok(bytes)) => Outcome::Returned(bytes),
+            Ok(Err(e)) => Outcome::EncodeFailed(e.to_string()),
             Err(info) => Outcome::Panicked(info),
         }
     }
