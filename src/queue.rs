@@ -815,3 +815,65 @@ impl<T> fmt::Debug for JoinableQueue<T> {
         f.debug_tuple("JoinableQueue").field(&self.queue).finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMIT: Duration = Duration::from_secs(30);
+
+    fn die_now() -> ! {
+        let _ = crate::sys::send_signal(crate::sys::getpid(), nix::sys::signal::Signal::SIGKILL);
+        crate::sys::exit_now(99)
+    }
+
+    /// A process killed after copying half a message into the ring, holding the lock: the next
+    /// process recovers the lock, the half message is invisible, the queue works on.
+    #[test]
+    fn killed_mid_copy_leaves_no_torn_message() {
+        let q: Queue<Vec<u8>> = Queue::new().unwrap();
+        q.put(vec![1u8; 10]).unwrap();
+        let raw = q.raw.clone();
+        let mut child = crate::spawn(move || -> () {
+            let held = raw.lock().unwrap();
+            let [_, tail, _, _] = raw.state(&held);
+            raw.write_ring(tail, &(1000u64).to_le_bytes());
+            raw.write_ring(tail + FRAME_HEADER, &[2u8; 500]); // half of the payload
+            die_now()
+        })
+        .unwrap();
+        assert_eq!(child.join_timeout(LIMIT).unwrap_err().signal(), Some(9));
+        assert_eq!(q.get_timeout(LIMIT).unwrap(), vec![1u8; 10]);
+        assert_eq!(q.try_get().unwrap_err().kind(), ErrorKind::Empty);
+        q.put(vec![3u8; 20]).unwrap();
+        assert_eq!(q.get_timeout(LIMIT).unwrap(), vec![3u8; 20]);
+    }
+
+    /// A process killed in the middle of committing (journal written, state half applied): the
+    /// next process finishes the commit, so the message it had copied is delivered whole.
+    #[test]
+    fn killed_mid_commit_is_completed_by_the_next_locker() {
+        let q: Queue<String> = Queue::new().unwrap();
+        let raw = q.raw.clone();
+        let mut child = crate::spawn(move || -> () {
+            let held = raw.lock().unwrap();
+            let payload = crate::wire::encode(&"whole".to_string(), "test").unwrap();
+            let [head, tail, items, unfinished] = raw.state(&held);
+            raw.write_ring(tail, &(payload.len() as u64).to_le_bytes());
+            raw.write_ring(tail + FRAME_HEADER, &payload);
+            let next = [head, tail + FRAME_HEADER + payload.len() as u64, items + 1, unfinished + 1];
+            let h = raw.header();
+            for (slot, v) in h.journal.iter().zip(next) {
+                slot.store(v, Ordering::Relaxed);
+            }
+            h.journal_valid.store(1, Ordering::Release);
+            h.state[1].store(next[1], Ordering::Relaxed); // tail applied, items not yet
+            die_now()
+        })
+        .unwrap();
+        assert_eq!(child.join_timeout(LIMIT).unwrap_err().signal(), Some(9));
+        assert_eq!(q.qsize(), 1);
+        assert_eq!(q.get_timeout(LIMIT).unwrap(), "whole");
+        assert!(q.is_empty());
+    }
+}

@@ -6,6 +6,7 @@ use std::ffi::CString;
 use std::fmt;
 use std::os::fd::AsFd;
 use std::ptr::NonNull;
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
@@ -68,14 +69,18 @@ impl fmt::Debug for Region {
 /// the same bytes at once, guard them with a [`Lock`](crate::Lock) (a racing read may see a mix
 /// of old and new bytes, never anything worse, since every byte pattern is a valid `u8`).
 ///
+/// Clones share one mapping. To give a forked child the block, move a clone (or just the name)
+/// into its closure.
+///
 /// **Send/Sync:** both. The handle is a pointer and a length; the bytes are shared with other
 /// processes anyway, and every access copies through raw pointers.
 ///
-/// **Drop:** unmaps the block in this process. A handle made by [`create`](SharedMemory::create)
-/// or [`create_named`](SharedMemory::create_named) also unlinks the name, when dropped in the
-/// process that created it (copies a forked child inherits never unlink). Processes still
-/// attached keep their mapping; nobody new can attach. Call [`keep`](SharedMemory::keep) to
-/// leave the name in place (Python's default), then [`unlink`](SharedMemory::unlink) later.
+/// **Drop:** when the last clone in this process is dropped, unmaps the block here; if the
+/// block was made by [`create`](SharedMemory::create) or
+/// [`create_named`](SharedMemory::create_named) in this process, also unlinks the name (the
+/// copies a forked child inherits never unlink). Processes still attached keep their mapping;
+/// nobody new can attach. Call [`keep`](SharedMemory::keep) to leave the name in place
+/// (Python's default), then [`unlink`](SharedMemory::unlink) later.
 ///
 /// ```
 /// use multiproc::SharedMemory;
@@ -92,17 +97,19 @@ impl fmt::Debug for Region {
 /// assert_eq!(&buf, b"hello");
 /// # Ok::<(), multiproc::Error>(())
 /// ```
+#[derive(Clone)]
 pub struct SharedMemory {
-    region: Region,
-    name: String,
-    /// The pid that created the name and unlinks it on drop; 0 for attached handles.
-    creator: i32,
+    inner: Arc<Named>,
 }
 
-// SAFETY: see the type's docs: raw shared bytes, accessed only by copying through pointers.
-unsafe impl Send for SharedMemory {}
-// SAFETY: as above.
-unsafe impl Sync for SharedMemory {}
+/// What clones of a `SharedMemory` share in one process.
+struct Named {
+    region: Region,
+    name: String,
+    /// The pid that created the name and unlinks it on drop; 0 for attached handles, and
+    /// after `unlink` or `keep`.
+    creator: AtomicI32,
+}
 
 fn shm_name(name: &str) -> Result<CString> {
     let trimmed = name.strip_prefix('/').unwrap_or(name);
@@ -115,6 +122,11 @@ fn shm_name(name: &str) -> Result<CString> {
 }
 
 impl SharedMemory {
+    fn wrap(region: Region, c_name: &std::ffi::CStr, creator: i32) -> SharedMemory {
+        let name = c_name.to_string_lossy().trim_start_matches('/').to_string();
+        SharedMemory { inner: Arc::new(Named { region, name, creator: AtomicI32::new(creator) }) }
+    }
+
     /// Creates a block of `size` zeroed bytes under a fresh unique name (Python's
     /// `SharedMemory(create=True, size=size)`).
     ///
@@ -168,11 +180,7 @@ impl SharedMemory {
             .and_then(|()| ipc_sys::map_fd(fd.as_fd(), size))
             .map_err(|e| Error::io(&format!("sizing and mapping shared memory {name:?} ({size} bytes)"), e));
         match made {
-            Ok(ptr) => Ok(SharedMemory {
-                region: Region { ptr, len: size },
-                name: c_name.to_string_lossy()[1..].to_string(),
-                creator: crate::sys::getpid(),
-            }),
+            Ok(ptr) => Ok(SharedMemory::wrap(Region { ptr, len: size }, &c_name, crate::sys::getpid())),
             Err(e) => {
                 let _ = ipc_sys::shm_unlink(&c_name);
                 Err(e)
@@ -209,7 +217,7 @@ impl SharedMemory {
             return Err(Error::invalid_state(format!("shared memory {name:?} has size 0 (its creator has not sized it yet); retry")));
         }
         let ptr = ipc_sys::map_fd(fd.as_fd(), len).map_err(|e| Error::io(&format!("mapping shared memory {name:?}"), e))?;
-        Ok(SharedMemory { region: Region { ptr, len }, name: c_name.to_string_lossy()[1..].to_string(), creator: 0 })
+        Ok(SharedMemory::wrap(Region { ptr, len }, &c_name, 0))
     }
 
     /// The block's name, without the leading '/' (pass it to [`open`](SharedMemory::open)).
@@ -220,7 +228,7 @@ impl SharedMemory {
     /// # Ok::<(), multiproc::Error>(())
     /// ```
     pub fn name(&self) -> &str {
-        &self.name
+        &self.inner.name
     }
 
     /// The size in bytes (Python's `size`).
@@ -230,7 +238,7 @@ impl SharedMemory {
     /// # Ok::<(), multiproc::Error>(())
     /// ```
     pub fn len(&self) -> usize {
-        self.region.len
+        self.inner.region.len
     }
 
     /// Always false: a block has at least one byte.
@@ -240,17 +248,17 @@ impl SharedMemory {
     /// # Ok::<(), multiproc::Error>(())
     /// ```
     pub fn is_empty(&self) -> bool {
-        self.region.len == 0
+        self.inner.region.len == 0
     }
 
     fn check_range(&self, offset: usize, len: usize) -> Result<()> {
         match offset.checked_add(len) {
-            Some(end) if end <= self.region.len => Ok(()),
+            Some(end) if end <= self.inner.region.len => Ok(()),
             _ => Err(Error::invalid_input(format!(
                 "bytes {offset}..{} are outside shared memory {:?} of {} bytes",
                 offset.saturating_add(len),
-                self.name,
-                self.region.len
+                self.inner.name,
+                self.inner.region.len
             ))),
         }
     }
@@ -270,7 +278,7 @@ impl SharedMemory {
         self.check_range(offset, buf.len())?;
         // SAFETY: the range was checked to be inside our live mapping; `buf` is a distinct
         // local buffer. Other processes may write concurrently: bytes have no invalid values.
-        unsafe { std::ptr::copy_nonoverlapping(self.region.ptr().add(offset), buf.as_mut_ptr(), buf.len()) };
+        unsafe { std::ptr::copy_nonoverlapping(self.inner.region.ptr().add(offset), buf.as_mut_ptr(), buf.len()) };
         Ok(())
     }
 
@@ -290,7 +298,7 @@ impl SharedMemory {
         self.check_range(offset, data.len())?;
         // SAFETY: the range was checked to be inside our live, writable mapping; `data` is a
         // distinct buffer. No Rust reference into the mapping exists that this could alias.
-        unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), self.region.ptr().add(offset), data.len()) };
+        unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), self.inner.region.ptr().add(offset), data.len()) };
         Ok(())
     }
 
@@ -303,23 +311,23 @@ impl SharedMemory {
     /// # Ok::<(), multiproc::Error>(())
     /// ```
     pub fn as_ptr(&self) -> *mut u8 {
-        self.region.ptr()
+        self.inner.region.ptr()
     }
 
     /// Removes the name now (Python's `unlink()`): processes already attached keep the memory,
     /// new [`open`](SharedMemory::open) calls fail. Drop will not unlink again.
     ///
     /// ```
-    /// let mut block = multiproc::SharedMemory::create(8)?;
+    /// let block = multiproc::SharedMemory::create(8)?;
     /// block.unlink()?;
     /// assert!(multiproc::SharedMemory::open(block.name()).is_err());
     /// block.write_at(0, &[1])?; // still mapped here
     /// # Ok::<(), multiproc::Error>(())
     /// ```
-    pub fn unlink(&mut self) -> Result<()> {
-        self.creator = 0;
-        let c_name = shm_name(&self.name)?;
-        ipc_sys::shm_unlink(&c_name).map_err(|e| Error::io(&format!("unlinking shared memory {:?}", self.name), e))
+    pub fn unlink(&self) -> Result<()> {
+        self.inner.creator.store(0, Ordering::Relaxed);
+        let c_name = shm_name(&self.inner.name)?;
+        ipc_sys::shm_unlink(&c_name).map_err(|e| Error::io(&format!("unlinking shared memory {:?}", self.inner.name), e))
     }
 
     /// Leaves the name in place when this handle is dropped, so the block outlives its creator
@@ -327,22 +335,23 @@ impl SharedMemory {
     ///
     /// ```
     /// let name = {
-    ///     let mut block = multiproc::SharedMemory::create(8)?;
+    ///     let block = multiproc::SharedMemory::create(8)?;
     ///     block.keep();
     ///     block.name().to_string()
     /// };
-    /// let mut again = multiproc::SharedMemory::open(&name)?; // still there
+    /// let again = multiproc::SharedMemory::open(&name)?; // still there
     /// again.unlink()?;
     /// # Ok::<(), multiproc::Error>(())
     /// ```
-    pub fn keep(&mut self) {
-        self.creator = 0;
+    pub fn keep(&self) {
+        self.inner.creator.store(0, Ordering::Relaxed);
     }
 }
 
-impl Drop for SharedMemory {
+impl Drop for Named {
     fn drop(&mut self) {
-        if self.creator != 0 && self.creator == crate::sys::getpid() {
+        let creator = self.creator.load(Ordering::Relaxed);
+        if creator != 0 && creator == crate::sys::getpid() {
             if let Ok(c_name) = shm_name(&self.name) {
                 let _ = ipc_sys::shm_unlink(&c_name);
             }
@@ -354,9 +363,9 @@ impl Drop for SharedMemory {
 impl fmt::Debug for SharedMemory {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SharedMemory")
-            .field("name", &self.name)
-            .field("len", &self.region.len)
-            .field("creator", &(self.creator != 0))
+            .field("name", &self.inner.name)
+            .field("len", &self.inner.region.len)
+            .field("unlinks_on_drop", &(self.inner.creator.load(Ordering::Relaxed) == crate::sys::getpid()))
             .finish()
     }
 }
