@@ -121,6 +121,18 @@ impl LineRelay {
     }
 }
 
+impl Drop for LineRelay {
+    /// Passes on a partial last line, finished with a newline. End-of-file does that while the
+    /// child's pipe is read to its end; a relay dropped before (its child ended but a grandchild
+    /// still holds the pipe open, and nobody waits for that) would otherwise lose the line.
+    fn drop(&mut self) {
+        if !self.pending.is_empty() {
+            let rest = std::mem::take(&mut self.pending);
+            self.emit(&rest);
+        }
+    }
+}
+
 fn write_flush(w: &mut impl Write, text: &str) -> io::Result<()> {
     w.write_all(text.as_bytes())?;
     w.flush()
