@@ -161,6 +161,27 @@ impl Inbox {
         }
     }
 
+    /// True if a "closed" frame is among the whole frames received but not yet handed out.
+    fn holds_close(&self) -> bool {
+        let mut rest = self.pending();
+        while rest.len() >= HEADER {
+            if rest[..4] == CLOSED {
+                return true;
+            }
+            if rest[..4] != MAGIC {
+                return false;
+            }
+            let mut len_bytes = [0u8; 8];
+            len_bytes.copy_from_slice(&rest[4..HEADER]);
+            let len = u64::from_le_bytes(len_bytes);
+            match usize::try_from(len).ok().and_then(|l| l.checked_add(HEADER)) {
+                Some(skip) if skip <= rest.len() => rest = &rest[skip..],
+                _ => return false,
+            }
+        }
+        false
+    }
+
     /// Marks `buf[..to]` as handed out and compacts the buffer when that is cheap.
     fn consume(&mut self, to: usize) {
         self.start = to;
@@ -188,13 +209,15 @@ impl Connection {
 
     /// True if the other end announced it closed (or vanished): sending would reach nobody.
     fn peer_closed(&self) -> bool {
-        if self.inbox.try_borrow().is_ok_and(|inbox| inbox.eof) {
+        if self.inbox.try_borrow().is_ok_and(|inbox| inbox.eof || inbox.holds_close()) {
             return true;
         }
         // A one-way writer never receives: anything arriving is the reader's "closed" frame.
         !self.readable && ipc_sys::has_input(self.fd.as_fd())
     }
 
+    /// Sends the "closed" frame if it fits now (12 bytes go whole or not at all); Drop must
+    /// never block.
     fn send_closed_marker(&self) {
         let mut frame = [0u8; HEADER];
         frame[..4].copy_from_slice(&CLOSED);
@@ -248,8 +271,45 @@ impl Connection {
         }
     }
 
-    fn write_frame(&self, frame: &[u8]) -> Result<()> {
-        ipc_sys::send_all(self.fd.as_fd(), frame).map_err(|e| self.send_error(e))
+    /// Sends all of `frame`. While the socket is full, it waits for room *or* input: input may
+    /// be the other end's "closed" frame, and a sender must not wait forever for a reader that
+    /// is gone (the socket itself stays open while forked children hold copies of that end).
+    /// Input that arrives meanwhile is kept for `recv`.
+    fn write_frame(&self, mut frame: &[u8]) -> Result<()> {
+        while !frame.is_empty() {
+            match ipc_sys::send_nowait(self.fd.as_fd(), frame) {
+                Ok(n) => frame = &frame[n..],
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    let (_, readable) = ipc_sys::wait_writable_or_readable(self.fd.as_fd()).map_err(|e| Error::io("poll on a pipe", e))?;
+                    if readable && self.take_input_sees_close()? {
+                        return Err(Error::new(
+                            ErrorKind::Disconnected,
+                            "cannot send: the other end of the pipe was closed while this message was being sent",
+                        ));
+                    }
+                }
+                Err(e) => return Err(self.send_error(e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves whatever input is waiting into the inbox (nothing is lost: `recv` hands it out
+    /// later) and reports whether the other end has closed.
+    fn take_input_sees_close(&self) -> Result<bool> {
+        let Ok(mut inbox) = self.inbox.try_borrow_mut() else {
+            return Ok(false);
+        };
+        while !inbox.eof {
+            match ipc_sys::recv_some(self.fd.as_fd(), &mut inbox.buf, READ_CHUNK) {
+                Ok(0) => inbox.eof = true,
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) if e.raw_os_error() == Some(libc::ECONNRESET) => inbox.eof = true,
+                Err(e) => return Err(Error::io("receiving on a pipe", e)),
+            }
+        }
+        Ok(inbox.eof || inbox.holds_close())
     }
 
     fn start_send(&self) -> Result<()> {

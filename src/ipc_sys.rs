@@ -288,13 +288,14 @@ impl RawMutex {
             unsafe {
                 libc::clock_gettime(libc::CLOCK_REALTIME, &mut now);
             }
-            let mut nanos = now.tv_nsec as i64 + slice.subsec_nanos() as i64;
-            let mut secs = now.tv_sec as i64 + slice.as_secs() as i64;
-            if nanos >= 1_000_000_000 {
-                nanos -= 1_000_000_000;
-                secs += 1;
+            // The slice is at most 50 ms, so these additions cannot overflow.
+            let mut abs = now;
+            abs.tv_sec += slice.as_secs() as libc::time_t;
+            abs.tv_nsec += slice.subsec_nanos() as libc::c_long;
+            if abs.tv_nsec >= 1_000_000_000 {
+                abs.tv_nsec -= 1_000_000_000;
+                abs.tv_sec += 1;
             }
-            let abs = libc::timespec { tv_sec: secs as libc::time_t, tv_nsec: nanos as libc::c_long };
             // SAFETY: the mutex was initialized by `init`; `abs` outlives the call.
             let code = unsafe { libc::pthread_mutex_timedlock(self.raw(), &abs) };
             match self.after_lock(code) {
@@ -345,27 +346,9 @@ pub(crate) fn socketpair() -> io::Result<(OwnedFd, OwnedFd)> {
     Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
 }
 
-/// Sends all of `buf`, waiting for room, retrying on EINTR and short sends. `EPIPE` means the
-/// peer is gone.
+/// Sends as much of `buf` as fits in the socket buffer now, without waiting: `WouldBlock` if
+/// nothing fits. `MSG_NOSIGNAL`: a closed peer is an `EPIPE` error, not a SIGPIPE.
 /// [send(2)](https://man7.org/linux/man-pages/man2/send.2.html)
-pub(crate) fn send_all(fd: BorrowedFd<'_>, mut buf: &[u8]) -> io::Result<()> {
-    while !buf.is_empty() {
-        // SAFETY: `buf` is a valid readable slice for the duration of the call.
-        let n = unsafe { libc::send(fd.as_raw_fd(), buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL) };
-        if n < 0 {
-            let err = last_error();
-            if err.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(err);
-        }
-        buf = &buf[n as usize..];
-    }
-    Ok(())
-}
-
-/// Sends `buf` only if it fits in the socket buffer now (all or nothing for a buffer this
-/// small); used for the end-of-stream marker, which Drop must send without ever blocking.
 pub(crate) fn send_nowait(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
     loop {
         // SAFETY: `buf` is a valid readable slice for the duration of the call.
@@ -413,6 +396,14 @@ pub(crate) fn recv_some(fd: BorrowedFd<'_>, buf: &mut Vec<u8>, max: usize) -> io
         unsafe { buf.set_len(buf.len() + n) };
         return Ok(n);
     }
+}
+
+/// Waits until `fd` can take more bytes or has bytes to read; returns (writable, readable).
+pub(crate) fn wait_writable_or_readable(fd: BorrowedFd<'_>) -> io::Result<(bool, bool)> {
+    let mut fds = [libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN | libc::POLLOUT, revents: 0 }];
+    crate::sys::poll(&mut fds, None)?;
+    let r = fds[0].revents;
+    Ok((r & (libc::POLLOUT | libc::POLLERR | libc::POLLHUP) != 0, r & (libc::POLLIN | libc::POLLHUP) != 0))
 }
 
 /// Waits until `fd` is readable (data or end-of-stream) or `timeout` passes. Returns readiness.

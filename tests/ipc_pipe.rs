@@ -170,6 +170,21 @@ fn child_sees_end_of_stream_when_the_parent_closes() {
     assert!(child.join_timeout(LIMIT).unwrap(), "the child's sends never failed");
 }
 
+/// A child blocked sending a message larger than the socket holds learns that the parent closed
+/// its end, instead of waiting forever (it holds a copy of that end, so the socket stays open).
+#[test]
+fn blocked_sender_learns_the_reader_closed() {
+    let (parent, child_end) = pipe(true).unwrap();
+    let mut child = spawn(move || match child_end.send_bytes(&vec![0u8; 16 << 20]) {
+        Ok(()) => "sent".to_string(),
+        Err(e) => format!("{:?}", e.kind()),
+    })
+    .unwrap();
+    assert!(parent.poll(LIMIT).unwrap()); // the message has started to arrive
+    parent.close();
+    assert_eq!(child.join_timeout(LIMIT).unwrap(), "Disconnected");
+}
+
 /// A writer SIGKILLed in the middle of a 16 MiB message: the reader gets a clean
 /// `Disconnected` error saying the message was cut short, never part of the message.
 #[test]
