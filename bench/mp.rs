@@ -71,17 +71,24 @@ pub fn run(group: &'static str, s: &Sizes) -> Result<Vec<(&'static str, Samples)
             vec![("result_64mb", t)]
         }
         "cpu" => {
-            let mut out = Vec::new();
-            for (key, workers) in [("cpu_1", 1usize), ("cpu_2", 2)] {
-                let pool = Pool::new(workers).map_err(err)?;
+            // 1-worker and 2-worker runs alternate, so both see the same load on a shared machine.
+            let pools = [Pool::new(1).map_err(err)?, Pool::new(2).map_err(err)?];
+            for pool in &pools {
                 pool.map_chunked(square, 0..2u64, 1).map_err(err)?; // workers up and warm
-                let tasks = vec![s.cpu_iters; s.cpu_tasks];
-                let t = sample(r.cpu, false, 1, || pool.map_chunked(cpu_task, tasks.iter().copied(), 1).map_err(err))?;
+            }
+            let tasks = vec![s.cpu_iters; s.cpu_tasks];
+            let mut times = [Vec::new(), Vec::new()];
+            for _ in 0..r.cpu {
+                for (pool, t) in pools.iter().zip(&mut times) {
+                    t.extend(sample(1, false, 1, || pool.map_chunked(cpu_task, tasks.iter().copied(), 1).map_err(err))?);
+                }
+            }
+            for pool in &pools {
                 pool.close().map_err(err)?;
                 pool.join().map_err(err)?;
-                out.push((key, t));
             }
-            out
+            let [one, two] = times;
+            vec![("cpu_1", one), ("cpu_2", two)]
         }
         "start_join_1gb" => vec![("start_join_1gb", sample(r.start_join_1gb, s.warmup, 1, start_join)?)],
         other => return Err(format!("unknown workload {other}")),

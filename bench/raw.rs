@@ -286,10 +286,10 @@ pub fn run(group: &'static str, s: &Sizes) -> Result<Vec<(&'static str, Samples)
             vec![("result_64mb", t)]
         }
         "cpu" => {
-            let mut out = Vec::new();
-            for (key, workers) in [("cpu_1", 1usize), ("cpu_2", 2)] {
+            // 1-child and 2-children runs alternate, so both see the same load.
+            let job = |workers: usize| {
                 let per_worker = s.cpu_tasks / workers;
-                let t = sample(r.cpu, false, 1, || {
+                sample(1, false, 1, || {
                     let pids: Vec<i32> = (0..workers)
                         .map(|_| fork_with(|| (0..per_worker).map(|_| cpu_task(s.cpu_iters)).fold(0, u64::wrapping_add) as i32 & 1))
                         .collect::<io::Result<_>>()
@@ -298,10 +298,14 @@ pub fn run(group: &'static str, s: &Sizes) -> Result<Vec<(&'static str, Samples)
                         wait(pid).map_err(err)?;
                     }
                     Ok(())
-                })?;
-                out.push((key, t));
+                })
+            };
+            let (mut one, mut two) = (Vec::new(), Vec::new());
+            for _ in 0..r.cpu {
+                one.extend(job(1)?);
+                two.extend(job(2)?);
             }
-            out
+            vec![("cpu_1", one), ("cpu_2", two)]
         }
         "start_join_1gb" => {
             let t = sample(r.start_join_1gb, s.warmup, 1, || start_join().map_err(err))?;

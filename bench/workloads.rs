@@ -29,10 +29,10 @@ pub struct Reps {
 impl Reps {
     pub const QUICK: Reps = Reps { start_join: 1, pool_create: 1, pool_ops: 1, result: 1, cpu: 1, start_join_1gb: 1 };
     /// Rust sides (multiproc and raw): cheap, so many repetitions.
-    pub const RUST: Reps = Reps { start_join: 200, pool_create: 30, pool_ops: 10, result: 7, cpu: 3, start_join_1gb: 30 };
-    pub const PYTHON_FORK: Reps = Reps { start_join: 60, pool_create: 15, pool_ops: 5, result: 5, cpu: 3, start_join_1gb: 15 };
+    pub const RUST: Reps = Reps { start_join: 400, pool_create: 40, pool_ops: 15, result: 9, cpu: 5, start_join_1gb: 40 };
+    pub const PYTHON_FORK: Reps = Reps { start_join: 150, pool_create: 25, pool_ops: 7, result: 7, cpu: 5, start_join_1gb: 20 };
     /// Python's spawn start method starts a fresh interpreter per process (~60 ms): fewer.
-    pub const PYTHON_SPAWN: Reps = Reps { start_join: 10, pool_create: 5, pool_ops: 5, result: 3, cpu: 3, start_join_1gb: 5 };
+    pub const PYTHON_SPAWN: Reps = Reps { start_join: 15, pool_create: 7, pool_ops: 5, result: 5, cpu: 3, start_join_1gb: 7 };
 }
 
 /// Sizes of the workloads, the same on every side unless noted.
