@@ -28,6 +28,9 @@ const DROP_GRACE: Duration = Duration::from_millis(200);
 ///
 /// **Drop:** a started process that was not joined is terminated (SIGTERM, then SIGKILL after
 /// 200 ms), reaped, and its remaining output relayed. Dropping never leaves a zombie or an orphan.
+/// Only the process that called `start` does this: a copy of the object in a forked child (one
+/// whose closure captured it) leaves the process alone, and using it there is an
+/// [`InvalidState`](crate::ErrorKind::InvalidState) error.
 ///
 /// ```
 /// use multiproc::Process;
@@ -41,6 +44,9 @@ const DROP_GRACE: Duration = Duration::from_millis(200);
 pub struct Process<R = ()> {
     name: String,
     state: State<R>,
+    /// The pid of the process that called `start`: only it can wait for, signal or reap the
+    /// child. A forked child holds a copy of this object too, which must leave the child alone.
+    started_by: i32,
     _result: PhantomData<fn() -> R>,
 }
 
@@ -82,7 +88,7 @@ impl<R: Serialize + DeserializeOwned + 'static> Process<R> {
     }
 
     fn with_name(name: String, body: impl FnOnce() -> R + 'static) -> Process<R> {
-        Process { name, state: State::New(Box::new(body)), _result: PhantomData }
+        Process { name, state: State::New(Box::new(body)), started_by: 0, _result: PhantomData }
     }
 
     /// Forks the child and runs the closure in it. Fails if the process was already started.
@@ -119,6 +125,7 @@ impl<R: Serialize + DeserializeOwned + 'static> Process<R> {
             }
         })?;
         self.state = State::Started(child);
+        self.started_by = crate::sys::getpid();
         Ok(())
     }
 
@@ -153,11 +160,12 @@ impl<R: Serialize + DeserializeOwned + 'static> Process<R> {
     /// # Ok::<(), multiproc::Error>(())
     /// ```
     pub fn join_timeout(&mut self, timeout: Duration) -> Result<R> {
-        self.join_deadline(Some(Instant::now() + timeout))
+        // A timeout too large to represent as an instant is no limit at all.
+        self.join_deadline(Instant::now().checked_add(timeout))
     }
 
     fn join_deadline(&mut self, deadline: Option<Instant>) -> Result<R> {
-        let child = started_mut(&mut self.state, &self.name, "join")?;
+        let child = started_mut(&mut self.state, &self.name, self.started_by, "join")?;
         let Some(exit_code) = child.wait_until(deadline)? else {
             return Err(Error::timeout(format!(
                 "{} (pid {}) is still running after the timeout; join again, or terminate() it",
@@ -188,7 +196,7 @@ impl<R: Serialize + DeserializeOwned + 'static> Process<R> {
     /// ```
     pub fn is_alive(&mut self) -> bool {
         match &mut self.state {
-            State::Started(child) => matches!(child.poll_now(), Ok(None)),
+            State::Started(child) if self.started_by == crate::sys::getpid() => matches!(child.poll_now(), Ok(None)),
             _ => false,
         }
     }
@@ -224,7 +232,8 @@ impl<R: Serialize + DeserializeOwned + 'static> Process<R> {
     /// ```
     pub fn exitcode(&mut self) -> Option<i32> {
         match &mut self.state {
-            State::Started(child) => child.poll_now().ok().flatten(),
+            State::Started(child) if self.started_by == crate::sys::getpid() => child.poll_now().ok().flatten(),
+            State::Started(_) => None,
             State::Joined { exit_code, .. } => Some(*exit_code),
             _ => None,
         }
@@ -270,7 +279,7 @@ impl<R: Serialize + DeserializeOwned + 'static> Process<R> {
 
     fn send(&mut self, signal: Signal, action: &str) -> Result<()> {
         let name = &self.name;
-        let child = started_mut(&mut self.state, name, action)?;
+        let child = started_mut(&mut self.state, name, self.started_by, action)?;
         // Reap first if it already ended, so we never signal a pid that may be reused.
         child.poll_now()?;
         if let Some(code) = child.exit_code() {
@@ -295,8 +304,9 @@ impl<R: Serialize + DeserializeOwned + 'static> Process<R> {
     /// # Ok::<(), multiproc::Error>(())
     /// ```
     pub fn close(&mut self) -> Result<()> {
-        match &mut self.state {
-            State::Started(child) => {
+        match self.state {
+            State::Started(_) => {
+                let child = started_mut(&mut self.state, &self.name, self.started_by, "close")?;
                 if child.poll_now()?.is_none() {
                     return Err(Error::invalid_state(format!(
                         "cannot close {} (pid {}): it is still running; join or terminate it first",
@@ -312,8 +322,14 @@ impl<R: Serialize + DeserializeOwned + 'static> Process<R> {
     }
 }
 
-fn started_mut<'a, R>(state: &'a mut State<R>, name: &str, action: &str) -> Result<&'a mut Child> {
+fn started_mut<'a, R>(state: &'a mut State<R>, name: &str, started_by: i32, action: &str) -> Result<&'a mut Child> {
     match state {
+        State::Started(child) if started_by != crate::sys::getpid() => Err(Error::invalid_state(format!(
+            "cannot {action} {name} (pid {}): it was started by process {started_by}, and only that process can wait for it or \
+             signal it; this is process {}, which holds a copy of the handle (made by fork)",
+            child.pid(),
+            crate::sys::getpid()
+        ))),
         State::Started(child) => Ok(child),
         other => Err(Error::invalid_state(format!("cannot {action} {name}: it {}", describe(other)))),
     }
@@ -332,7 +348,11 @@ fn describe<R>(state: &State<R>) -> &'static str {
 impl<R> Drop for Process<R> {
     fn drop(&mut self) {
         if let State::Started(child) = &mut self.state {
-            child.shut_down(DROP_GRACE);
+            // A copy of the handle in a forked child leaves the process to the one that
+            // started it: that copy never signals a pid it did not start.
+            if self.started_by == crate::sys::getpid() {
+                child.shut_down(DROP_GRACE);
+            }
         }
     }
 }

@@ -329,3 +329,49 @@ fn helper() {
         other => panic!("unknown helper mode {other}"),
     }
 }
+
+/// A timeout too large to add to the current instant means "no limit", not a panic.
+#[test]
+fn huge_timeout_is_no_limit() {
+    bounded(|| {
+        let mut p = Process::new(|| 9);
+        p.start().unwrap();
+        assert_eq!(p.join_timeout(Duration::MAX).unwrap(), 9);
+        let mut h = multiproc::spawn(|| 10).unwrap();
+        assert_eq!(h.join_timeout(Duration::MAX).unwrap(), 10);
+    });
+}
+
+/// A handle that ends up in another process (a forked child holding a copy of the parent's
+/// memory) belongs to the process that started it: dropping it there leaves the child alone,
+/// and using it there is an InvalidState error, not a signal sent to someone else's child.
+#[test]
+fn a_handle_copied_into_another_process_is_left_alone() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    let (mut ours, mut theirs) = Link::pair();
+    let sibling = Rc::new(RefCell::new(Some(
+        multiproc::spawn(move || {
+            theirs.send(1);
+            std::thread::sleep(Duration::from_secs(60));
+        })
+        .unwrap(),
+    )));
+    ours.recv();
+    let copy = Rc::clone(&sibling);
+    let (join_error, _) = run(move || {
+        let mut handle = copy.borrow_mut().take().expect("the copied handle");
+        let err = handle.join_timeout(Duration::from_secs(1)).unwrap_err();
+        let text = format!("{:?}: {err}", err.kind());
+        drop(handle); // must not terminate the parent's child
+        (text, ())
+    })
+    .unwrap();
+    assert!(join_error.starts_with("InvalidState"), "{join_error}");
+    assert!(join_error.contains("started by process"), "{join_error}");
+    let mut sibling = sibling.borrow_mut().take().unwrap();
+    assert!(sibling.is_alive(), "the child's drop of its copy killed the parent's child");
+    assert_eq!(sibling.exitcode(), None);
+    sibling.kill().unwrap();
+    let _ = join_handle(&mut sibling);
+}
