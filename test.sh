@@ -9,3 +9,6 @@ echo "== library tests (cargo test) =="
 cargo test --workspace --exclude multiproc-kernel
 
 # Kernel, notebook and browser tests are added below by their issues.
+
+echo "== browser test (JupyterLab in headless Chromium) =="
+tests/browser/run.sh
