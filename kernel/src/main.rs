@@ -11,6 +11,7 @@ mod notice;
 mod png;
 mod prebuild;
 mod report;
+mod runtime;
 mod serve;
 mod session;
 mod slot;
@@ -21,7 +22,9 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     // First of all: evcxr runs this same executable as its code runtime and as a rustc wrapper,
-    // and this call takes over (and never returns) in those roles.
+    // and in those roles these calls take over and never return. The code runtime is our own
+    // (runtime.rs: it keeps a cell's stderr ahead of the cell's end); evcxr's hook does the rest.
+    runtime::run_if_runtime();
     evcxr::runtime_hook();
     let result = cli::parse(std::env::args_os().skip(1)).and_then(|command| match command {
         Command::Install { location, library, work_dir } => {

@@ -1,0 +1,184 @@
+"""Cells that fork, run through the real kernel: output order, panics, bad output, interrupt.
+
+One kernel serves the whole module (a start costs seconds); the interrupt test comes last because
+an interrupt restarts the code runtime and drops the variables.
+"""
+
+import re
+import time
+
+import pytest
+
+from conftest import TIMINGS, pid_gone, start_kernel
+
+# The issue's target on a warm machine is 10 s; this limit only catches a start gone badly wrong.
+STARTUP_LIMIT = 30
+
+
+@pytest.fixture(scope="module")
+def kernel(jupyter_path, tmp_path_factory):
+    k = start_kernel(tmp_path_factory.mktemp("logs"), "cells")
+    yield k
+    k.shutdown()
+
+
+def ok(result):
+    assert result.status == "ok", f"cell failed: {result}"
+    return result
+
+
+def test_first_cell_has_the_prelude_and_starts_fast(kernel):
+    # cpu_count comes from the shipped prelude (`use multiproc::prelude::*;`).
+    r = ok(kernel.execute('println!("first output: {} CPUs", cpu_count());'))
+    assert re.search(r"first output: \d+ CPUs", r.stdout), r
+    startup = r.first_output_at - kernel.started_at
+    TIMINGS["kernel start -> first cell output"] = startup
+    assert startup < STARTUP_LIMIT, f"first output {startup:.1f} s after start"
+
+
+def test_child_line_comes_before_the_parents_next_line(kernel):
+    r = ok(
+        kernel.execute(
+            """
+let mut p = Process::new(|| println!("Hello, Alice!"));
+p.start().unwrap();
+p.join().unwrap();
+println!("Main process continues...");
+let h = spawn(|| println!("spawned child speaks")).unwrap();
+h.join().unwrap();
+println!("parent speaks after join");
+"""
+        )
+    )
+    lines = r.stdout.splitlines()
+    assert lines.index("Hello, Alice!") < lines.index("Main process continues..."), r.stdout
+    assert lines.index("spawned child speaks") < lines.index("parent speaks after join"), r.stdout
+
+
+def test_panicking_child_does_not_disturb_later_cells(kernel):
+    r = ok(
+        kernel.execute(
+            """
+let kept = 41;
+let err = spawn(|| -> i32 { panic!("child boom") }).unwrap().join().unwrap_err();
+println!("join error: {err}");
+"""
+        )
+    )
+    assert "child boom" in r.stdout, r
+    # The runtime kept its state: the variable from the previous cell is still there.
+    r = ok(kernel.execute('println!("kept + 1 = {}", kept + 1);'))
+    assert r.stdout.strip() == "kept + 1 = 42", r
+
+
+def test_child_writing_invalid_utf8_does_not_break_later_cells(kernel):
+    r = ok(
+        kernel.execute(
+            r"""
+use std::io::Write;
+let h = spawn(|| {
+    std::io::stdout().write_all(b"bad \xff\xfe out\n").unwrap();
+    std::io::stderr().write_all(b"bad \xc3\x28 err\n").unwrap();
+    println!("child valid line");
+    print!("child tail without newline");
+}).unwrap();
+h.join().unwrap();
+println!("parent after invalid utf8");
+"""
+        )
+    )
+    assert "parent after invalid utf8" in r.stdout, r
+    assert "child valid line" in r.stdout, r
+    r = ok(kernel.execute('println!("next cell ok"); eprintln!("stderr still works");'))
+    assert r.stdout.strip() == "next cell ok", r
+    assert "stderr still works" in r.stderr, r
+
+
+def test_child_printing_a_control_line_does_not_break_later_cells(kernel):
+    r = ok(
+        kernel.execute(
+            """
+let h = spawn(|| {
+    println!("EVCXR_EXECUTION_COMPLETE");
+    println!("EVCXR_PANIC_NOTIFICATION");
+    println!("EVCXR_END_CONTENT");
+    println!("child after fake markers");
+}).unwrap();
+h.join().unwrap();
+println!("parent after control line");
+"""
+        )
+    )
+    assert "child after fake markers" in r.stdout, r
+    assert "parent after control line" in r.stdout, r
+    # Not shifted: the next cell shows its own output, and only that.
+    r = ok(kernel.execute('println!("cell after control line");'))
+    assert r.stdout.strip() == "cell after control line", r
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="library bug: the relay defuses control lines with a leading zero-width space, but evcxr "
+    "0.22 matches `EVCXR_BEGIN_CONTENT <mime>` anywhere in a line (unanchored regex in "
+    "eval_context.rs), then swallows output up to EVCXR_END_CONTENT, the completion line included; "
+    "the fix belongs in src/relay.rs (break the marker inside the line)",
+)
+def test_child_printing_a_content_marker_does_not_hang_the_cell(kernel):
+    msg_id = kernel.kc.execute(
+        """
+let h = spawn(|| println!("EVCXR_BEGIN_CONTENT text/plain")).unwrap();
+h.join().unwrap();
+println!("parent after content marker");
+"""
+    )
+    try:
+        r = kernel.collect(msg_id, timeout=12)
+    except TimeoutError:
+        # The kernel is stuck in the content block: an interrupt restarts the code runtime.
+        kernel.km.interrupt_kernel()
+        kernel.collect(msg_id, timeout=30)
+        raise
+    assert "parent after content marker" in r.stdout, r
+
+
+@pytest.mark.skip(reason="waits for the Pool (issue 3): enable when multiproc::Pool lands")
+def test_function_defined_after_the_pool_runs_in_it(kernel):
+    # PLACE FOR THE POOL TEST (issue 3): one cell creates the pool, a later cell defines a function
+    # and maps it. Adjust the API names to the landed Pool.
+    ok(kernel.execute("let pool = Pool::new(2).unwrap();"))
+    r = ok(
+        kernel.execute(
+            """
+fn triple(x: u64) -> u64 { x * 3 }
+println!("mapped: {:?}", pool.map(triple, 1..=4u64).unwrap());
+"""
+        )
+    )
+    assert "mapped: [3, 6, 9, 12]" in r.stdout, r
+
+
+def test_interrupt_kills_the_cells_children_and_the_kernel_recovers(kernel):
+    msg_id = kernel.kc.execute(
+        """
+let h = spawn(|| std::thread::sleep(std::time::Duration::from_secs(120))).unwrap();
+println!("child pid {}", h.pid());
+let _ = h.join();
+println!("joined: the interrupt did not stop the cell");
+"""
+    )
+    seen = kernel.collect(msg_id, until=lambda r: re.search(r"child pid (\d+)\n", r.stdout))
+    pid = int(re.search(r"child pid (\d+)", seen.stdout).group(1))
+    assert not pid_gone(pid), "the child should still be sleeping"
+
+    sent = time.monotonic()
+    kernel.km.interrupt_kernel()  # interrupt_mode "message": an interrupt_request on the control channel
+    while not pid_gone(pid) and time.monotonic() - sent < 2.0:
+        time.sleep(0.02)
+    gone_after = time.monotonic() - sent
+    assert pid_gone(pid), f"child {pid} still alive 2 s after the interrupt"
+    TIMINGS["interrupt -> child gone"] = gone_after
+
+    rest = kernel.collect(msg_id, timeout=30)
+    assert "joined" not in rest.stdout, rest
+    r = ok(kernel.execute('println!("after interrupt: {} CPUs", cpu_count());'))
+    assert re.search(r"after interrupt: \d+ CPUs", r.stdout), r
