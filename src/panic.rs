@@ -6,6 +6,7 @@
 //! same facts kept for the parent.
 
 use std::cell::RefCell;
+use std::io::Write;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -39,12 +40,16 @@ fn report(location: Option<&panic::Location<'_>>, payload: &(dyn std::any::Any +
     };
     let message = payload_text(payload);
     let me = crate::context::current_process();
-    eprintln!("{} (pid {}) panicked at {file}:{line}:{column}: {message}", me.name(), me.pid());
+    // Straight to stderr, not through `eprintln!`: under the test harness `eprintln!` goes to an
+    // in-memory capture whose lock another thread of the parent may have held at the fork.
+    let report = format!("{} (pid {}) panicked at {file}:{line}:{column}: {message}\n", me.name(), me.pid());
+    let _ = std::io::stderr().lock().write_all(report.as_bytes());
     LAST_LOCATION.with(|l| *l.borrow_mut() = Some((file, line, column)));
 }
 
 /// Installs the concise hook in this process, once. Call only in a child, and only if
-/// [`ForkHook`] could not do it before the fork.
+/// [`ForkHook`] did not do it before the fork (the parent had a single thread, so no lock can
+/// have been copied held).
 fn install_hook() {
     let pid = crate::sys::getpid();
     // A child forked by a panicking thread (a process started in a Drop during unwinding) is
@@ -60,10 +65,17 @@ fn install_hook() {
 /// std keeps the panic hook behind a process-wide lock. Fork copies that lock as it is: if
 /// another thread of the parent was panicking at that instant (its hook may take a long time to
 /// print a backtrace), the child's copy stays locked and a `panic::set_hook` in the child waits
-/// forever (seen in this crate's tests). So the parent installs, just before forking, a hook that
-/// behaves exactly like the current one in the parent and reports concisely in any process
-/// forked meanwhile; right after the fork the parent puts its own hook back. The child keeps the
-/// installed hook and only ever reads the lock, which a stale reader does not block.
+/// forever (seen in this crate's tests). So a parent with other threads installs, just before
+/// forking, a hook that behaves exactly like the current one in the parent and reports
+/// concisely in any process forked meanwhile; right after the fork it puts its own hook back.
+/// The child keeps the installed hook and only ever reads the lock, which a stale reader does
+/// not block.
+///
+/// std has no atomic swap of hooks (`panic::update_hook` is unstable), so in a parent with other
+/// threads, a panic on another thread in the instant between taking and setting the hook gets
+/// std's default report, and a hook another thread sets in that instant may be lost. A parent
+/// with a single thread (a notebook's runtime) has nothing to race with: there the parent's hook
+/// is left alone and the child sets its own.
 ///
 /// Create it before taking the stdout/stderr locks for the fork: a panicking thread holds the
 /// hook lock while it waits for stderr.
@@ -80,10 +92,11 @@ pub(crate) struct ForkHook {
 static SWAP: Mutex<()> = Mutex::new(());
 
 impl ForkHook {
-    /// In the parent, just before fork. Does nothing on a panicking thread (std forbids
-    /// changing the hook there); the child then installs its hook itself.
+    /// In the parent, just before fork. Does nothing in a single-threaded process, and on a
+    /// panicking thread (std forbids changing the hook there); the child then installs its hook
+    /// itself.
     pub(crate) fn install() -> ForkHook {
-        if std::thread::panicking() {
+        if std::thread::panicking() || crate::sys::thread_count() == Some(1) {
             return ForkHook { restore: None, _serial: None };
         }
         let serial = SWAP.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -92,20 +105,28 @@ impl ForkHook {
         // of a few instructions, which `panic::update_hook` (unstable) would close.
         let previous = Arc::new(panic::take_hook());
         let for_parent = Arc::clone(&previous);
-        panic::set_hook(Box::new(move |info| {
+        // `same_type` gives the new box the hook type std uses, without naming it.
+        let ours = same_type(&*previous, Box::new(move |info| {
             if crate::sys::getpid() == parent {
                 for_parent(info)
             } else {
                 report(info.location(), info.payload())
             }
         }));
+        // std hands back the very box it was given, so its address tells ours from another.
+        let ours_at = hook_address(&*ours);
+        panic::set_hook(ours);
         let restore = move || {
-            // Dropping the installed hook drops its reference to the previous one.
-            drop(panic::take_hook());
+            let current = panic::take_hook();
+            if hook_address(&*current) != ours_at {
+                // Another thread set its own hook meanwhile (maybe wrapping ours): keep it.
+                panic::set_hook(current);
+                return;
+            }
+            // Dropping ours drops its reference to the previous hook.
+            drop(current);
             match Arc::try_unwrap(previous) {
                 Ok(hook) => panic::set_hook(hook),
-                // Someone replaced the hook meanwhile and kept ours inside their own:
-                // restore behaviour, not identity.
                 Err(shared) => panic::set_hook(Box::new(move |info| shared(info))),
             }
         };
@@ -122,6 +143,15 @@ impl ForkHook {
         }
         // Dropping `self` now releases the lock guard and restores nothing.
     }
+}
+
+fn same_type<T>(_: &T, value: T) -> T {
+    value
+}
+
+/// Where a boxed hook lives (its closure captures data, so the address is unique while it lives).
+fn hook_address<T: ?Sized>(hook: &T) -> usize {
+    hook as *const T as *const () as usize
 }
 
 impl Drop for ForkHook {

@@ -60,6 +60,7 @@ fn fork_while_another_thread_names_processes() {
 /// parent around the fork. Here a thread panics without pause, each hook run taking 1 ms.
 #[test]
 fn fork_while_another_thread_panics() {
+    let _hooks = HOOK_TESTS.lock().unwrap_or_else(|e| e.into_inner());
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         if std::thread::current().name() == Some("panicker") {
@@ -107,4 +108,38 @@ fn fork_while_another_thread_panics() {
     }
     stop.store(true, Ordering::Relaxed);
     assert!(panicker.join().unwrap() > 0);
+    drop(std::panic::take_hook());
+}
+
+/// The tests that set the process-wide panic hook run one at a time.
+static HOOK_TESTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Regression test: a parent with several threads puts the child's panic hook in place around
+/// each fork and then restores its own. Two threads forking at once once interleaved their swaps
+/// and left the parent with std's default hook for good. Here two threads fork 200 times each;
+/// afterwards a panic must run the hook set before.
+#[test]
+fn concurrent_forks_keep_the_parents_hook() {
+    use std::sync::atomic::AtomicUsize;
+    static HITS: AtomicUsize = AtomicUsize::new(0);
+    let _hooks = HOOK_TESTS.lock().unwrap_or_else(|e| e.into_inner());
+    std::panic::set_hook(Box::new(|_| {
+        HITS.fetch_add(1, Ordering::SeqCst);
+    }));
+    let forkers: Vec<_> = (0..2)
+        .map(|_| {
+            std::thread::spawn(|| {
+                for i in 0..200 {
+                    assert_eq!(run(move || i).unwrap(), i);
+                }
+            })
+        })
+        .collect();
+    for forker in forkers {
+        forker.join().unwrap();
+    }
+    let before = HITS.load(Ordering::SeqCst);
+    let _ = std::panic::catch_unwind(|| panic!("probe"));
+    drop(std::panic::take_hook());
+    assert_eq!(HITS.load(Ordering::SeqCst), before + 1, "the parent's hook was replaced");
 }
