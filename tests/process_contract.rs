@@ -4,7 +4,6 @@
 
 mod process_support;
 
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use multiproc::{ErrorKind, Process};
@@ -192,6 +191,10 @@ fn child_has_default_signals_and_death_signal() {
 /// afterwards the pid is no child of ours, not even a zombie.
 #[test]
 fn drop_of_an_unjoined_handle_terminates_and_reaps() {
+    bounded(drop_of_an_unjoined_handle);
+}
+
+fn drop_of_an_unjoined_handle() {
     // A Process, a JoinHandle, and a child that already ended but was never joined.
     let (p, mut link) = {
         let (ours, mut theirs) = Link::pair();
@@ -226,6 +229,10 @@ fn drop_of_an_unjoined_handle_terminates_and_reaps() {
 /// A child that ignores SIGTERM is killed by Drop after the grace period, well within 2 s.
 #[test]
 fn drop_kills_a_child_that_ignores_sigterm() {
+    bounded(drop_kills_despite_sigterm_ignored);
+}
+
+fn drop_kills_despite_sigterm_ignored() {
     let (mut ours, mut theirs) = Link::pair();
     let mut p = Process::new(move || {
         // SAFETY: SIG_IGN installs no handler code.
@@ -244,15 +251,6 @@ fn drop_kills_a_child_that_ignores_sigterm() {
     drop(p);
     assert!(t.elapsed() < Duration::from_secs(2), "drop took {:?}", t.elapsed());
     assert_reaped(pid);
-}
-
-/// Runs `f` on a thread and fails if it does not finish within [`LIMIT`]: "never a hang".
-fn bounded<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    rx.recv_timeout(LIMIT).expect("the call hung or panicked")
 }
 
 fn assert_invalid(err: multiproc::Error, hint: &str) {

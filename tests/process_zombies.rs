@@ -17,6 +17,10 @@ fn sleeper() -> Process<()> {
 
 #[test]
 fn no_child_is_left_behind() {
+    bounded(no_child_is_left_behind_body);
+}
+
+fn no_child_is_left_behind_body() {
     assert_eq!(our_children(), Vec::<i32>::new(), "children before the test");
 
     // Joined after returning, panicking, exiting.

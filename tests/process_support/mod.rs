@@ -49,6 +49,25 @@ pub fn run<R: Serialize + DeserializeOwned + 'static>(body: impl FnOnce() -> R +
     join_handle(&mut h)
 }
 
+/// Runs `f` on its own thread and fails if it does not finish within [`LIMIT`]. For tests
+/// whose waits are not all `join_timeout`s (a Drop waits for its child, a misuse must return at
+/// once): "never a hang" becomes a failure instead of a stuck CI job.
+pub fn bounded<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let worker = std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    match rx.recv_timeout(LIMIT) {
+        Ok(value) => value,
+        // The thread panicked: re-raise its panic with its own message.
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => match worker.join() {
+            Err(panic) => std::panic::resume_unwind(panic),
+            Ok(()) => unreachable!("the worker ended without sending"),
+        },
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => panic!("did not finish within {LIMIT:?}"),
+    }
+}
+
 /// One end of a connected socket pair, for handing numbers between a parent and its children.
 /// Reads time out after [`LIMIT`] (the reader then panics, failing the test or the child).
 #[derive(Debug)]
