@@ -11,6 +11,8 @@ pub enum KernelError {
     Usage(String),
     /// A file or directory could not be read or written.
     Io { action: &'static str, path: PathBuf, source: io::Error },
+    /// `--library` (or the built-in default) does not hold the multiproc crate.
+    NotTheLibrary(PathBuf),
     /// No directory to install into could be found (no HOME, no JUPYTER_DATA_DIR).
     NoDataDir,
     /// No directory for build caches could be found (no HOME, no XDG_CACHE_HOME).
@@ -40,8 +42,14 @@ impl fmt::Display for KernelError {
             KernelError::Usage(msg) => write!(f, "{msg}\nRun `multiproc-kernel help` for the commands."),
             KernelError::Io { action, path, source } => write!(
                 f,
-                "could not {action} {}: {source}\nCheck that the path exists and that you may write there.",
+                "could not {action} {}: {source}\nCheck that the path exists and that you have permission to use it.",
                 path.display()
+            ),
+            KernelError::NotTheLibrary(dir) => write!(
+                f,
+                "{} is not the multiproc crate (no Cargo.toml there naming the package `multiproc`).\n\
+                 Pass --library <the repository's directory>.",
+                dir.display()
             ),
             KernelError::NoDataDir => write!(
                 f,

@@ -3,6 +3,7 @@
 
 mod cli;
 mod config;
+mod diagnose;
 mod error;
 mod install;
 mod location;

@@ -1,6 +1,7 @@
 //! `prebuild`: load the installed config once, as a kernel start does, so that the library is
 //! compiled into the first work slot before anyone opens a notebook; then run a first cell.
 
+use crate::diagnose;
 use crate::error::KernelError;
 use crate::location::Location;
 use crate::report::describe;
@@ -29,16 +30,24 @@ pub fn prebuild(location: &Location) -> Result<(), KernelError> {
         println!("prebuild: work slot {}", slot.dir().display());
     }
 
+    // On failure, cargo's own errors for the library say more than evcxr's headline.
+    let load_error = |e: evcxr::Error| {
+        let checked = match (&installed.library, &installed.work_dir) {
+            (Some(library), Some(work)) => diagnose::library_errors(library, work, installed.lockfile.as_deref()),
+            _ => None,
+        };
+        KernelError::Load(checked.unwrap_or_else(|| describe(&e)))
+    };
     let start = Instant::now();
-    let (mut ctx, outputs) = evcxr::CommandContext::new().map_err(|e| KernelError::Load(describe(&e)))?;
+    let (mut ctx, outputs) = evcxr::CommandContext::new().map_err(load_error)?;
     // evcxr blocks until its output channels are drained: forward them from other threads.
     let out = std::thread::spawn(move || outputs.stdout.iter().for_each(|l| println!("  | {l}")));
     let err = std::thread::spawn(move || outputs.stderr.iter().for_each(|l| eprintln!("  | {l}")));
     let started = start.elapsed();
-    ctx.execute(":load_config --quiet").map_err(|e| KernelError::Load(describe(&e)))?;
+    ctx.execute(":load_config --quiet").map_err(load_error)?;
     let loaded = start.elapsed() - started;
     let cell = Instant::now();
-    ctx.execute(FIRST_CELL).map_err(|e| KernelError::Load(describe(&e)))?;
+    ctx.execute(FIRST_CELL).map_err(load_error)?;
     let first_cell = cell.elapsed();
     drop(ctx); // ends the runtime process, which closes the output channels
     let _ = (out.join(), err.join());

@@ -10,9 +10,21 @@
 use crate::error::KernelError;
 use crate::report::describe;
 use crate::session;
-use crate::spec::CONFIG_DIR_ENV;
+use crate::diagnose;
 use crate::notice;
+use crate::spec::{CONFIG_DIR_ENV, LIBRARY_ENV, LOCKFILE_ENV, WORK_DIR_ENV};
 use std::env;
+use std::path::PathBuf;
+
+/// cargo's own errors for the library if it does not build, else evcxr's description.
+fn diagnose(load_error: &evcxr::Error) -> String {
+    let var = |name| env::var_os(name).map(PathBuf::from);
+    let checked = match (var(LIBRARY_ENV), var(WORK_DIR_ENV)) {
+        (Some(library), Some(work)) => diagnose::library_errors(&library, &work, var(LOCKFILE_ENV).as_deref()),
+        _ => None,
+    };
+    checked.unwrap_or_else(|| describe(load_error))
+}
 
 /// Serves Jupyter until it asks the kernel to shut down.
 pub fn serve() -> Result<(), KernelError> {
@@ -26,7 +38,7 @@ pub fn serve() -> Result<(), KernelError> {
     let Some(load_error) = err.downcast_ref::<evcxr::Error>() else {
         return Err(KernelError::Jupyter(format!("{err:#}")));
     };
-    let report = describe(load_error);
+    let report = diagnose(load_error);
     eprintln!(
         "\n==== multiproc-kernel: the library did not load; starting without it ====\n{report}\n\
          ==== every cell will show this error until it is fixed and the kernel restarted ====\n"

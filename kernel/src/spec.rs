@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 pub const WORK_DIR_ENV: &str = "MULTIPROC_KERNEL_WORK_DIR";
 /// kernel.json's `env` key naming the repository Cargo.lock a new work slot starts from.
 pub const LOCKFILE_ENV: &str = "MULTIPROC_KERNEL_LOCKFILE";
+/// kernel.json's `env` key naming the multiproc crate, for the kernel's diagnosis when it does not load.
+pub const LIBRARY_ENV: &str = "MULTIPROC_KERNEL_LIBRARY";
 /// evcxr reads its config from here instead of `~/.config/evcxr`.
 pub const CONFIG_DIR_ENV: &str = "EVCXR_CONFIG_DIR";
 
@@ -56,8 +58,8 @@ pub fn files(inputs: &SpecInputs) -> Vec<(String, Vec<u8>)> {
             CONFIG_DIR_ENV: config_dir(&inputs.kernel_dir).to_string_lossy(),
             WORK_DIR_ENV: inputs.work_dir.to_string_lossy(),
             LOCKFILE_ENV: inputs.library.join("Cargo.lock").to_string_lossy(),
+            LIBRARY_ENV: inputs.library.to_string_lossy(),
         },
-        "metadata": { "multiproc": { "library": inputs.library.to_string_lossy() } },
     });
     let mut json_text = serde_json::to_string_pretty(&kernel_json).expect("a json! value serialises");
     json_text.push('\n');
@@ -82,6 +84,8 @@ pub struct Installed {
     pub work_dir: Option<PathBuf>,
     /// The repository's Cargo.lock, if the spec names one.
     pub lockfile: Option<PathBuf>,
+    /// The multiproc crate, if the spec names it.
+    pub library: Option<PathBuf>,
 }
 
 /// Reads the `env` of `DIR/kernel.json`.
@@ -98,6 +102,7 @@ pub fn read_installed(kernel_dir: &Path) -> Result<Installed, KernelError> {
         config_dir: env_path(CONFIG_DIR_ENV).ok_or_else(|| bad("no env.EVCXR_CONFIG_DIR"))?,
         work_dir: env_path(WORK_DIR_ENV),
         lockfile: env_path(LOCKFILE_ENV),
+        library: env_path(LIBRARY_ENV),
     })
 }
 

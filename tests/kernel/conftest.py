@@ -71,12 +71,13 @@ class Kernel:
         self.kc.start_channels()
         try:
             self.kc.wait_for_ready(timeout=START_TIMEOUT)
-        except Exception:
+        except Exception as error:
             self.shutdown()
-            raise RuntimeError(f"kernel did not become ready; its log:\n{self.log()}")
+            raise RuntimeError(f"kernel did not become ready ({error}); its log:\n{self.log()}") from error
 
     def log(self) -> str:
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         return self.log_path.read_text(errors="replace")
 
     def execute(self, code: str, timeout: float = CELL_TIMEOUT) -> CellResult:
