@@ -313,6 +313,38 @@ fn bad_input_is_an_invalid_state_error() {
     });
 }
 
+/// Names with a colon, non-ASCII letters and more than the 15 bytes `/proc/<pid>/comm` holds
+/// come back whole from `current_process()` in the child and `parent_process()` in a grandchild.
+#[test]
+fn unusual_names_round_trip() {
+    let name = "wörker:1:with a long name";
+    let h = multiproc::Process::builder().name(name).spawn(|| {
+        let me = multiproc::current_process().name().to_string();
+        let grandchild = multiproc::spawn(|| multiproc::parent_process().map(|p| p.name().to_string())).unwrap();
+        let mut grandchild = grandchild;
+        let parent_seen_by_grandchild = join_handle(&mut grandchild).unwrap();
+        (me, parent_seen_by_grandchild)
+    });
+    let mut h = h.unwrap();
+    let (me, seen) = join_handle(&mut h).unwrap();
+    assert_eq!(me, name);
+    assert_eq!(seen.as_deref(), Some(name));
+}
+
+/// When no file descriptor is left for the child's pipes, `start` fails with a Start error that
+/// says what to do, and works again once descriptors are free. Runs in a helper, whose fd limit
+/// it lowers.
+#[test]
+fn start_without_file_descriptors_is_a_start_error() {
+    let out = run_helper("helper", "fd_limit", &[]);
+    assert!(out.status.success(), "{}", out.describe());
+    let lines = out.stdout_lines();
+    assert_eq!(lines.len(), 2, "{}", out.describe());
+    assert!(lines[0].starts_with("Start: could not start a process (pipe: "), "{}", lines[0]);
+    assert!(lines[0].contains("file descriptors"), "{}", lines[0]);
+    assert_eq!(lines[1], "after raising the limit: 42");
+}
+
 /// Entry point of the helper modes run by [`run_helper`]; does nothing in a normal test run.
 #[test]
 fn helper() {
@@ -323,6 +355,20 @@ fn helper() {
             let is_pipe = std::fs::metadata("/proc/self/fd/0").map(|m| m.file_type().is_fifo()).unwrap_or(false);
             println!("parent stdin is a pipe: {is_pipe}");
             println!("{}", run(stdin_report).unwrap());
+        }),
+        "fd_limit" => bracketed(|| {
+            let open = std::fs::read_dir("/proc/self/fd").unwrap().count() as u64;
+            let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+            // SAFETY: getrlimit/setrlimit read and write one rlimit struct we own.
+            unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) };
+            let low = libc::rlimit { rlim_cur: open + 1, rlim_max: limit.rlim_max };
+            // SAFETY: as above.
+            assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &low) }, 0);
+            let err = multiproc::spawn(|| 1).unwrap_err();
+            println!("{:?}: {err}", err.kind());
+            // SAFETY: as above.
+            assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) }, 0);
+            println!("after raising the limit: {}", run(|| 42).unwrap());
         }),
         other => panic!("unknown helper mode {other}"),
     }
