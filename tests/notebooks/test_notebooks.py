@@ -6,9 +6,14 @@ cell. So one run shows both that the check cell says "Not yet" for the untouched
 that it says "Check passed" for a correct answer.
 
 Needs the project's .venv (nbclient, nbformat, pytest) and the kernel binary: scripts/setup.sh.
+Like the kernel tests (tests/kernel), the kernel spec is installed into a temporary Jupyter path
+found through JUPYTER_PATH, so the user's Jupyter setup is never touched. Every wait has a time
+limit. There is deliberately no conftest.py here: tests/kernel's test modules import theirs as
+`conftest`, and a second one would shadow it when both folders run in one pytest session.
 """
 
 import copy
+import os
 import re
 import subprocess
 import sys
@@ -19,8 +24,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from conftest import ROOT, TIMINGS
-
+ROOT = Path(__file__).resolve().parents[2]
+KERNEL_BIN = ROOT / "target" / "release" / "multiproc-kernel"
 NOTEBOOKS = ROOT / "notebooks"
 SOLUTIONS = Path(__file__).resolve().parent / "solutions"
 
@@ -75,11 +80,13 @@ def cell_with(nb, text):
 _RUNS = {}
 
 
-def run(name, scratch):
+def run(name, scratch, timings):
     """Executes notebook `name` (with the solution appended, for the course notebooks) once per
     session; returns the executed notebook. The executed copy is saved next to the kernel's scratch
     files for inspection."""
     if name in _RUNS:
+        if isinstance(_RUNS[name], Exception):
+            pytest.fail(f"{name} failed to run earlier in this session: {_RUNS[name]}")
         return _RUNS[name]
     nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
     if name in COURSE:
@@ -100,16 +107,52 @@ def run(name, scratch):
     started = time.monotonic()
     try:
         client.execute()
+    except Exception as error:  # a cell timeout or a dead kernel: report it once, fail fast after
+        _RUNS[name] = error
+        raise
     finally:
-        TIMINGS[name] = time.monotonic() - started
+        timings[name] = time.monotonic() - started
         nbformat.write(nb, scratch / f"{name}.executed.ipynb")
     _RUNS[name] = nb
     return nb
 
 
 @pytest.fixture(scope="session")
-def scratch(notebook_kernel):
-    return notebook_kernel
+def notebook_kernel(tmp_path_factory):
+    """Installs `rust-multiproc` into a temporary Jupyter path; yields the scratch directory."""
+    if not KERNEL_BIN.exists():
+        pytest.fail(f"{KERNEL_BIN} is missing: run scripts/setup.sh first")
+    base = tmp_path_factory.mktemp("notebook-jupyter")
+    prefix = base / "prefix"
+    subprocess.run([str(KERNEL_BIN), "install", "--prefix", str(prefix)], check=True, capture_output=True, text=True, timeout=60)
+    names = ("JUPYTER_PATH", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTER_CONFIG_DIR")
+    saved = {k: os.environ.get(k) for k in names}
+    os.environ["JUPYTER_PATH"] = str(prefix / "share" / "jupyter")
+    os.environ["JUPYTER_DATA_DIR"] = str(base / "data")
+    os.environ["JUPYTER_RUNTIME_DIR"] = str(base / "runtime")
+    os.environ["JUPYTER_CONFIG_DIR"] = str(base / "config")
+    yield base
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+@pytest.fixture(scope="session")
+def runner(notebook_kernel, pytestconfig):
+    """run(name) executes a notebook once per session and returns it executed. At the end of
+    the session, each notebook's run time is printed."""
+    timings = {}
+    yield lambda name: run(name, notebook_kernel, timings)
+    reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
+    capture = pytestconfig.pluginmanager.get_plugin("capturemanager")
+    if reporter and capture and timings:
+        with capture.global_and_fixture_disabled():
+            reporter.write_line("")
+            reporter.write_sep("=", "notebook run times")
+            for name, seconds in timings.items():
+                reporter.write_line(f"{name}: {seconds:.1f} s")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -154,8 +197,8 @@ def test_opens_with_the_seed_question_and_ends_with_an_exercise_and_check(name):
 
 
 @pytest.mark.parametrize("name", COURSE)
-def test_exercise_check_says_not_yet_then_passes_with_the_solution(name, scratch):
-    nb = run(name, scratch)
+def test_exercise_check_says_not_yet_then_passes_with_the_solution(name, runner):
+    nb = runner(name)
     assert errors_of(nb) == []
     untouched = stdout_of(nb.cells[tagged(nb, "check")])
     solved = stdout_of(nb.cells[tagged(nb, "check-solution")])
@@ -163,14 +206,14 @@ def test_exercise_check_says_not_yet_then_passes_with_the_solution(name, scratch
     assert solved.startswith("Check passed"), solved
 
 
-def test_00_index_runs(scratch):
-    nb = run("00_index", scratch)
+def test_00_index_runs(runner):
+    nb = runner("00_index")
     assert errors_of(nb) == []
     assert "Ready: " in stdout_of(cell_with(nb, "Ready: "))
 
 
-def test_01_speedup_table_isolation_and_crash(scratch):
-    nb = run("01_what_is_multiprocessing", scratch)
+def test_01_speedup_table_isolation_and_crash(runner):
+    nb = runner("01_what_is_multiprocessing")
     assert errors_of(nb) == []
     table_cell = cell_with(nb, "SpeedupTable::new")
     [text] = plain_of(table_cell)
@@ -200,8 +243,8 @@ def test_01_speedup_table_isolation_and_crash(scratch):
     assert "I am a separate program (sh), pid" in other
 
 
-def test_02_counter_ids_and_start_cost(scratch):
-    nb = run("02_processes_vs_threads", scratch)
+def test_02_counter_ids_and_start_cost(runner):
+    nb = runner("02_processes_vs_threads")
     assert errors_of(nb) == []
     counter = stdout_of(cell_with(nb, "add_many"))
     assert "threads:   the parent's counter is now 40000" in counter
@@ -222,16 +265,16 @@ def test_02_counter_ids_and_start_cost(scratch):
     assert plain_of(cell_with(nb, "fn whoami")) == [], "a cell ending in a loop must not display ()"
 
 
-def test_03_alice_then_main(scratch):
-    nb = run("03_create_a_process", scratch)
+def test_03_alice_then_main(runner):
+    nb = runner("03_create_a_process")
     assert errors_of(nb) == []
     out = stdout_of(cell_with(nb, 'worker_function("Alice")'))
     assert out.splitlines() == ["Hello, Alice!", "Main process continues..."]
     assert "exit code Some(0)" in stdout_of(cell_with(nb, "process.exitcode()"))
 
 
-def test_04_workers_reused_pool_faster_and_timeline(scratch):
-    nb = run("04_what_is_a_pool", scratch)
+def test_04_workers_reused_pool_faster_and_timeline(runner):
+    nb = runner("04_what_is_a_pool")
     assert errors_of(nb) == []
     reuse = stdout_of(cell_with(nb, "which_worker"))
     ran = [int(n) for n in re.findall(r"worker \d+ ran (\d+) of the 12 tasks", reuse)]
@@ -247,8 +290,8 @@ def test_04_workers_reused_pool_faster_and_timeline(scratch):
     assert "12 tasks on 2 workers" in stdout_of(cell_with(nb, "let timeline = pool.timeline();"))
 
 
-def test_05_four_steps_and_a_panicking_task(scratch):
-    nb = run("05_create_a_pool", scratch)
+def test_05_four_steps_and_a_panicking_task(runner):
+    nb = runner("05_create_a_pool")
     assert errors_of(nb) == []
     assert "4 workers ready: [" in stdout_of(cell_with(nb, "Pool::new(4)"))
     assert "[1, 8, 27, 64, 125, 216, 343, 512, 729, 1000]" in stdout_of(cell_with(nb, "pool.map(cube, 1..=10)"))
@@ -266,8 +309,8 @@ def test_05_four_steps_and_a_panicking_task(scratch):
     assert "pool closed and joined" in stdout_of(cell_with(nb, "pool.close()?;\npool.join()?;"))
 
 
-def test_06_four_numbers_then_finished(scratch):
-    nb = run("06_four_processes", scratch)
+def test_06_four_numbers_then_finished(runner):
+    nb = runner("06_four_processes")
     assert errors_of(nb) == []
     lines = stdout_of(cell_with(nb, "print_number(i)")).splitlines()
     assert sorted(lines[:4]) == ["Process 1: 1", "Process 2: 2", "Process 3: 3", "Process 4: 4"]
