@@ -55,8 +55,8 @@ fn slow_cube(x: u64, millis: u64) -> u64 {
 // %% [markdown]
 // ## Step 3: create the pool
 //
-// Four worker processes, as in the seed's examples. (`Pool::new(cpu_count())` gives one per
-// core; `Pool::builder()` has more settings.) The workers start right away and wait for tasks.
+// We ask for four worker processes. (`Pool::new(cpu_count())` gives one per core;
+// `Pool::builder()` has more settings.) The workers start right away and wait for tasks.
 
 // %%
 let pool = Pool::new(4)?;
