@@ -10,5 +10,12 @@ cargo test --workspace --exclude multiproc-kernel
 
 # Kernel, notebook and browser tests are added below by their issues.
 
+echo "== kernel: .venv, kernel build and install, library pre-build (scripts/setup.sh) =="
+scripts/setup.sh
+echo "== kernel unit tests (release profile: reuses the kernel's build) =="
+cargo test --release -p multiproc-kernel
+echo "== kernel tests through Jupyter (pytest + jupyter_client, real kernel) =="
+.venv/bin/python -m pytest -p no:cacheprovider tests/kernel
+
 echo "== browser test (JupyterLab in headless Chromium) =="
 tests/browser/run.sh
