@@ -162,7 +162,7 @@ fn child_has_default_signals_and_death_signal() {
         libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
     }
     let (blocked, ignored, death_signal) = result.unwrap();
-    let mask = |hex: &str| u64::from_str_radix(&hex, 16).unwrap();
+    let mask = |hex: &str| u64::from_str_radix(hex, 16).unwrap();
     assert_eq!(mask(&blocked), 0, "signal mask {blocked}");
     // Signals 1-31. Real-time signals keep their dispositions; 32 and 33 belong to the C
     // library, which refuses to change them (the test harness's process ignores 32).

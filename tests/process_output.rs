@@ -214,7 +214,9 @@ fn helper() {
         "grandchild_pipe" => {
             let t = Instant::now();
             let sleeper = run(|| {
-                // `sleep` inherits the child's stdout (fd 1 is not close-on-exec) and outlives it.
+                // `sleep` inherits the child's stdout (fd 1 is not close-on-exec) and outlives it;
+                // the helper kills it below, and whoever reaps orphans reaps it.
+                #[allow(clippy::zombie_processes)]
                 let sleeper = std::process::Command::new("sleep").arg("30").spawn().unwrap();
                 println!("child: whole line");
                 print!("child: partial line");

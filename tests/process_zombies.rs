@@ -42,7 +42,7 @@ fn no_child_is_left_behind_body() {
     drop(multiproc::spawn(|| std::thread::sleep(Duration::from_secs(60))).unwrap());
 
     // Ended, never joined, dropped.
-    let mut h = multiproc::spawn(|| 5).unwrap();
+    let h = multiproc::spawn(|| 5).unwrap();
     assert!(multiproc::wait_gone(h.pid(), LIMIT));
     drop(h);
 
