@@ -219,10 +219,20 @@ pub(crate) fn getppid() -> i32 {
     nix::unistd::getppid().as_raw()
 }
 
-/// How many threads the calling process has (from /proc/self/status), or None if unknown.
+/// How many threads the calling process has, or None if unknown. Read from field 20 of
+/// /proc/self/stat with one `read` into a stack buffer: it runs on every process start, so it
+/// avoids the allocation and repeated reads of a general file read.
+/// [proc_pid_stat(5)](https://man7.org/linux/man-pages/man5/proc_pid_stat.5.html)
 pub(crate) fn thread_count() -> Option<usize> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    status.lines().find_map(|l| l.strip_prefix("Threads:")).and_then(|n| n.trim().parse().ok())
+    use std::io::Read;
+    let mut file = std::fs::File::open("/proc/self/stat").ok()?;
+    let mut buf = [0u8; 1024];
+    let n = file.read(&mut buf).ok()?;
+    let stat = std::str::from_utf8(&buf[..n]).ok()?;
+    // Fields after the command name, which is in parentheses and may contain spaces: state is
+    // field 3, num_threads field 20, so it is the 18th field after the closing parenthesis.
+    let after = &stat[stat.rfind(')')? + 1..];
+    after.split_ascii_whitespace().nth(17)?.parse().ok()
 }
 
 /// Reads into `buf` from `fd` (one `read` call): `Ok(0)` is end-of-file.
@@ -251,4 +261,18 @@ pub(crate) fn monotonic_ns() -> u64 {
     // SAFETY: ts is a valid, writable timespec; CLOCK_MONOTONIC always exists on Linux.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn thread_count_sees_a_new_thread() {
+        let before = super::thread_count().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let t = std::thread::spawn(move || rx.recv().ok());
+        let during = super::thread_count().unwrap();
+        tx.send(()).unwrap();
+        t.join().unwrap();
+        assert!(during > before || during > 1, "before {before}, during {during}");
+    }
 }
