@@ -42,6 +42,8 @@ pub fn run_if_runtime() {
     if std::env::var_os(IS_RUNTIME_ENV).is_none() {
         return;
     }
+    // Still one thread here: changing the environment is safe.
+    crate::session::restore_jupyter_path();
     let mut store: *mut c_void = std::ptr::null_mut();
     // Cell libraries are never unloaded: thread-local destructors and statics of earlier cells may
     // still refer to their code (evcxr does the same).

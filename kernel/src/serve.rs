@@ -29,6 +29,7 @@ fn diagnose(load_error: &evcxr::Error) -> String {
 /// Serves Jupyter until it asks the kernel to shut down.
 pub fn serve() -> Result<(), KernelError> {
     let slot = session::prepare()?;
+    session::shield_rust_spec();
     let err = match evcxr_jupyter::main() {
         Ok(()) => return Ok(()),
         Err(err) => err,

@@ -19,6 +19,8 @@ ROOT = Path(__file__).resolve().parents[2]
 KERNEL_BIN = ROOT / "target" / "release" / "multiproc-kernel"
 SPEC_NAME = "rust-multiproc"
 
+DECOY_SPEC = '{"argv": ["somebody-elses-rust-kernel", "{connection_file}"], "display_name": "Mine", "language": "rust"}\n'
+
 # A kernel start compiles the prelude before it answers kernel_info (about 6 s warm, a minute cold).
 START_TIMEOUT = 180
 # One cell: compile (a few seconds) plus run.
@@ -147,6 +149,11 @@ def jupyter_path(tmp_path_factory):
     base = tmp_path_factory.mktemp("jupyter")
     prefix = base / "prefix"
     spec_dir = install_kernel(prefix)
+    # Somebody's own kernel spec named `rust` (not evcxr's: no version.txt). evcxr_jupyter would
+    # rewrite it on start; test_cells checks that ours leaves it alone.
+    decoy = prefix / "share" / "jupyter" / "kernels" / "rust"
+    decoy.mkdir(parents=True)
+    (decoy / "kernel.json").write_text(DECOY_SPEC)
     saved = {k: os.environ.get(k) for k in ("JUPYTER_PATH", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTER_CONFIG_DIR")}
     os.environ["JUPYTER_PATH"] = str(prefix / "share" / "jupyter")
     os.environ["JUPYTER_DATA_DIR"] = str(base / "data")

@@ -4,12 +4,13 @@ One kernel serves the whole module (a start costs seconds); the interrupt test c
 an interrupt restarts the code runtime and drops the variables.
 """
 
+import os
 import re
 import time
 
 import pytest
 
-from conftest import TIMINGS, pid_gone, start_kernel
+from conftest import DECOY_SPEC, TIMINGS, pid_gone, start_kernel
 
 # The issue's target on a warm machine is 10 s; this limit only catches a start gone badly wrong.
 STARTUP_LIMIT = 30
@@ -34,6 +35,14 @@ def test_first_cell_has_the_prelude_and_starts_fast(kernel):
     startup = r.first_output_at - kernel.started_at
     TIMINGS["kernel start -> first cell output"] = startup
     assert startup < STARTUP_LIMIT, f"first output {startup:.1f} s after start"
+
+
+def test_jupyter_path_is_the_users_and_a_foreign_rust_spec_is_left_alone(kernel, jupyter_path):
+    data_dir = jupyter_path.parents[1]  # PREFIX/share/jupyter
+    assert (data_dir / "kernels" / "rust" / "kernel.json").read_text() == DECOY_SPEC
+    assert not (data_dir / "kernels" / "rust" / "version.txt").exists()
+    r = ok(kernel.execute('println!("{}", std::env::var("JUPYTER_PATH").unwrap());'))
+    assert r.stdout.strip() == os.environ["JUPYTER_PATH"], r
 
 
 def test_child_line_comes_before_the_parents_next_line(kernel):
