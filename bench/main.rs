@@ -79,6 +79,53 @@ fn cpu_model() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+/// Measures how much CPU other programs took while a workload group ran: the whole machine's
+/// busy time (/proc/stat) minus this benchmark's own (itself and every child it reaped).
+struct CpuMeter {
+    start: Instant,
+    machine: f64,
+    ours: f64,
+}
+
+impl CpuMeter {
+    fn machine_busy_seconds() -> f64 {
+        let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+        let fields: Vec<f64> = stat.lines().next().unwrap_or("").split_whitespace().skip(1).filter_map(|f| f.parse().ok()).collect();
+        // user nice system idle iowait irq softirq steal ...: everything but idle and iowait.
+        let busy: f64 = fields.iter().enumerate().filter(|(i, _)| *i != 3 && *i != 4).map(|(_, v)| v).sum();
+        // SAFETY: sysconf has no preconditions.
+        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+        busy / hz
+    }
+
+    fn our_seconds() -> f64 {
+        let mut total = 0.0;
+        for who in [libc::RUSAGE_SELF, libc::RUSAGE_CHILDREN] {
+            // SAFETY: an all-zero rusage is a valid value for getrusage to overwrite.
+            let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+            // SAFETY: `ru` is a valid out pointer. getrusage(2).
+            if unsafe { libc::getrusage(who, &mut ru) } == 0 {
+                for tv in [ru.ru_utime, ru.ru_stime] {
+                    total += tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
+                }
+            }
+        }
+        total
+    }
+
+    fn start() -> CpuMeter {
+        CpuMeter { start: Instant::now(), machine: Self::machine_busy_seconds(), ours: Self::our_seconds() }
+    }
+
+    /// Cores' worth of CPU that other programs used since `start` (0 on an idle machine).
+    fn others(&self) -> f64 {
+        let wall = self.start.elapsed().as_secs_f64().max(1e-3);
+        let machine = Self::machine_busy_seconds() - self.machine;
+        let ours = Self::our_seconds() - self.ours;
+        ((machine - ours) / wall).max(0.0)
+    }
+}
+
 /// 1 GB that is really resident: every page written.
 fn touched_memory(bytes: usize) -> Vec<u8> {
     std::hint::black_box(vec![1u8; bytes])
@@ -107,7 +154,7 @@ fn main() {
         ("python", python_version.clone().unwrap_or_else(|| "not run".into())),
         ("loadavg_start", read_trimmed("/proc/loadavg")),
     ];
-    println!("multiproc benchmark ({} mode)", info[1].1);
+    println!("multiproc benchmark ({} mode)", if o.quick { "quick" } else { "full" });
     for (k, v) in &info {
         println!("  {k:<14} {v}");
     }
@@ -122,9 +169,10 @@ fn main() {
     let mut res = Results::new();
     let groups: Vec<&'static str> =
         GROUPS.iter().copied().filter(|g| o.only.as_ref().map_or(true, |only| only.iter().any(|x| x == g))).collect();
+    let mut busy = Vec::new();
     for (i, &group) in groups.iter().enumerate() {
         eprint!("[{}/{}] {group:<15}", i + 1, groups.len());
-        let t = Instant::now();
+        let meter = CpuMeter::start();
         let hold = (group == "start_join_1gb").then(|| touched_memory(rust.hold_bytes));
         let rust_sides: [(Side, RunGroup); 2] = [(Side::Raw, raw::run), (Side::Multiproc, mp::run)];
         for (side, run) in rust_sides {
@@ -144,8 +192,11 @@ fn main() {
                 }
             }
         }
-        eprintln!("  ({:.1} s)", t.elapsed().as_secs_f64());
+        let others = meter.others();
+        eprintln!("  ({:.1} s; other programs used {others:.2} of the cores meanwhile)", meter.start.elapsed().as_secs_f64());
+        busy.push(format!("{group}={others:.2}"));
     }
+    info.push(("other_programs_cores_per_group", busy.join(" ")));
     info.push(("loadavg_end", read_trimmed("/proc/loadavg")));
     info.push(("seconds", format!("{:.1}", started.elapsed().as_secs_f64())));
 
@@ -155,7 +206,9 @@ fn main() {
     for e in &res.errors {
         println!("error (skipped): {e}");
     }
-    println!("load average before/after: {} / {}", info[7].1, info[8].1);
+    let get = |key: &str| info.iter().find(|(k, _)| *k == key).map_or("", |(_, v)| v.as_str());
+    println!("load average before/after: {} / {}", get("loadavg_start"), get("loadavg_end"));
+    println!("cores used by other programs during each group (of {}): {}", get("nproc"), get("other_programs_cores_per_group"));
 
     let json = report::json(&res, &targets, &info);
     let dir = std::env::var_os("CARGO_TARGET_DIR")
@@ -170,7 +223,7 @@ fn main() {
     }
     if o.json.is_none() {
         // Keep every run for tracking, named by its start time.
-        let stamp: String = info[0].1.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+        let stamp: String = get("date").chars().filter(|c| c.is_ascii_alphanumeric()).collect();
         let _ = std::fs::write(dir.join(format!("run-{stamp}.json")), &json);
     }
     println!("total {:.1} s", started.elapsed().as_secs_f64());
