@@ -10,8 +10,36 @@ use crate::install::write_if_changed;
 use std::path::Path;
 use std::process::Command;
 
+/// Why the config did not load: cargo's errors for the library when it does not build (and
+/// `library` and `work_dir` are known), else what evcxr said.
+pub fn explain(error: &evcxr::Error, library: Option<&Path>, work_dir: Option<&Path>, lockfile: Option<&Path>) -> String {
+    let checked = match (library, work_dir) {
+        (Some(library), Some(work_dir)) => library_errors(library, work_dir, lockfile),
+        _ => None,
+    };
+    checked.unwrap_or_else(|| describe(error))
+}
+
+/// The compiler's own rendering of each error (file, line, caret), or evcxr's message.
+fn describe(error: &evcxr::Error) -> String {
+    match error {
+        evcxr::Error::CompilationErrors(errors) => {
+            let parts: Vec<String> = errors
+                .iter()
+                .map(|e| {
+                    let rendered = e.rendered();
+                    if rendered.trim().is_empty() { e.message() } else { rendered }
+                })
+                .collect();
+            let text = parts.join("\n").trim_end().to_owned();
+            if text.is_empty() { error.to_string() } else { text }
+        }
+        other => other.to_string(),
+    }
+}
+
 /// cargo's errors for `library`, or `None` if it checks cleanly (or cargo cannot be run).
-pub fn library_errors(library: &Path, work_dir: &Path, lockfile: Option<&Path>) -> Option<String> {
+fn library_errors(library: &Path, work_dir: &Path, lockfile: Option<&Path>) -> Option<String> {
     let dir = work_dir.join("check");
     let manifest = format!(
         "[package]\nname = \"multiproc_kernel_check\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\n\

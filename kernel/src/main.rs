@@ -1,5 +1,15 @@
 //! `multiproc-kernel`: a Jupyter kernel for Rust, evcxr_jupyter with the multiproc library loaded
 //! and `use multiproc::prelude::*;` in scope in every cell. `multiproc-kernel help` lists the commands.
+//!
+//! One executable, four roles:
+//! - `install` / `install --uninstall` ([`install`]): the kernel spec ([`spec`], [`logo`], [`png`])
+//!   with its evcxr config ([`config`]), in a Jupyter data directory ([`location`]);
+//! - `prebuild` ([`prebuild`]): loads that config once so the library is compiled before class;
+//! - `--control_file FILE` ([`serve`]): the kernel, evcxr_jupyter in a persistent work slot
+//!   ([`session`], [`slot`]); if the library does not load, it says why ([`diagnose`]) and starts
+//!   with the notice config instead ([`notice`]);
+//! - evcxr's code runtime ([`runtime`]) and rustc wrapper (`evcxr::runtime_hook`), which evcxr
+//!   starts by running this executable again.
 
 mod cli;
 mod config;
@@ -11,7 +21,6 @@ mod logo;
 mod notice;
 mod png;
 mod prebuild;
-mod report;
 mod runtime;
 mod serve;
 mod session;

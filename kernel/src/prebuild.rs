@@ -4,7 +4,6 @@
 use crate::diagnose;
 use crate::error::KernelError;
 use crate::location::Location;
-use crate::report::describe;
 use crate::session;
 use crate::spec::{self, CONFIG_DIR_ENV, LOCKFILE_ENV, WORK_DIR_ENV};
 use std::env;
@@ -32,11 +31,8 @@ pub fn prebuild(location: &Location) -> Result<(), KernelError> {
 
     // On failure, cargo's own errors for the library say more than evcxr's headline.
     let load_error = |e: evcxr::Error| {
-        let checked = match (&installed.library, &installed.work_dir) {
-            (Some(library), Some(work)) => diagnose::library_errors(library, work, installed.lockfile.as_deref()),
-            _ => None,
-        };
-        KernelError::Load(checked.unwrap_or_else(|| describe(&e)))
+        let i = &installed;
+        KernelError::Load(diagnose::explain(&e, i.library.as_deref(), i.work_dir.as_deref(), i.lockfile.as_deref()))
     };
     let start = Instant::now();
     let (mut ctx, outputs) = evcxr::CommandContext::new().map_err(load_error)?;

@@ -7,24 +7,13 @@
 //! every cell shows why the library is missing. The second start binds the same ports: the first
 //! one's sockets closed when its runtime was dropped.
 
-use crate::error::KernelError;
-use crate::report::describe;
-use crate::session;
 use crate::diagnose;
+use crate::error::KernelError;
 use crate::notice;
+use crate::session;
 use crate::spec::{CONFIG_DIR_ENV, LIBRARY_ENV, LOCKFILE_ENV, WORK_DIR_ENV};
 use std::env;
 use std::path::PathBuf;
-
-/// cargo's own errors for the library if it does not build, else evcxr's description.
-fn diagnose(load_error: &evcxr::Error) -> String {
-    let var = |name| env::var_os(name).map(PathBuf::from);
-    let checked = match (var(LIBRARY_ENV), var(WORK_DIR_ENV)) {
-        (Some(library), Some(work)) => diagnose::library_errors(&library, &work, var(LOCKFILE_ENV).as_deref()),
-        _ => None,
-    };
-    checked.unwrap_or_else(|| describe(load_error))
-}
 
 /// Serves Jupyter until it asks the kernel to shut down.
 pub fn serve() -> Result<(), KernelError> {
@@ -39,7 +28,9 @@ pub fn serve() -> Result<(), KernelError> {
     let Some(load_error) = err.downcast_ref::<evcxr::Error>() else {
         return Err(KernelError::Jupyter(format!("{err:#}")));
     };
-    let report = diagnose(load_error);
+    let var = |name| env::var_os(name).map(PathBuf::from);
+    let (library, work_dir, lockfile) = (var(LIBRARY_ENV), var(WORK_DIR_ENV), var(LOCKFILE_ENV));
+    let report = diagnose::explain(load_error, library.as_deref(), work_dir.as_deref(), lockfile.as_deref());
     eprintln!(
         "\n==== multiproc-kernel: the library did not load; starting without it ====\n{report}\n\
          ==== every cell will show this error until it is fixed and the kernel restarted ====\n"
