@@ -16,6 +16,8 @@ echo "== kernel unit tests (release profile: reuses the kernel's build) =="
 cargo test --release -p multiproc-kernel
 echo "== kernel tests through Jupyter (pytest + jupyter_client, real kernel) =="
 .venv/bin/python -m pytest -p no:cacheprovider tests/kernel
+echo "== notebooks 00-06 top to bottom through the kernel, exercise checks with reference solutions =="
+.venv/bin/python -m pytest -p no:cacheprovider tests/notebooks
 
 echo "== browser test (JupyterLab in headless Chromium) =="
 tests/browser/run.sh
