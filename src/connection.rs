@@ -19,6 +19,7 @@ use serde::{de::DeserializeOwned, Serialize};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::ipc_sys;
+use crate::sync::os_failed;
 
 /// Marks the start of every frame, so that bytes from a second writer on the same end (which
 /// the docs warn against) give a clear error rather than a bogus length.
@@ -81,6 +82,12 @@ pub fn pipe(duplex: bool) -> Result<(Connection, Connection)> {
 /// **Send, not Sync:** an end can move to another thread, but is used from one thread at a time
 /// (as in Python), since a message is written and read in several system calls. Wrap it in a
 /// `Mutex` to share it between threads.
+///
+/// ```compile_fail
+/// fn shared_between_threads<T: Sync>(_: &T) {}
+/// let (a, _b) = multiproc::pipe(true).unwrap();
+/// shared_between_threads(&a); // error: `Connection` is not `Sync`
+/// ```
 ///
 /// **Drop:** closes this process's copy of the socket and, if this process sent or received on
 /// this end, tells the other end it was closed (see [`close`](Connection::close) for why this
@@ -230,7 +237,13 @@ impl Connection {
     ///
     /// Dropping an end does the same if this process sent or received on it. An end this
     /// process never used (typically the parent's copy of an end it moved into a child) is only
-    /// closed locally on drop, so handing an end to a child does not close it.
+    /// closed locally on drop, so handing an end to a child does not close it. So hand an end
+    /// to a child before using it: an end the parent used and then moved into a child would
+    /// look closed to the other end once the parent's copy is dropped as the child starts.
+    ///
+    /// The "closed" frame is sent only if the socket has room for it right now (closing never
+    /// waits); if the other end stopped reading and the socket is full, it sees end-of-stream
+    /// only when every copy of this end is gone.
     ///
     /// ```
     /// use std::time::Duration;
@@ -280,7 +293,7 @@ impl Connection {
             match ipc_sys::send_nowait(self.fd.as_fd(), frame) {
                 Ok(n) => frame = &frame[n..],
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    let (_, readable) = ipc_sys::wait_writable_or_readable(self.fd.as_fd()).map_err(|e| Error::io("poll on a pipe", e))?;
+                    let (_, readable) = ipc_sys::wait_writable_or_readable(self.fd.as_fd()).map_err(|e| os_failed("poll on a pipe", "the pipe may have been closed by a crash; create a new pipe", e))?;
                     if readable && self.take_input_sees_close()? {
                         return Err(Error::new(
                             ErrorKind::Disconnected,
@@ -306,7 +319,7 @@ impl Connection {
                 Ok(_) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
                 Err(e) if e.raw_os_error() == Some(libc::ECONNRESET) => inbox.eof = true,
-                Err(e) => return Err(Error::io("receiving on a pipe", e)),
+                Err(e) => return Err(os_failed("receiving on a pipe", "the pipe may have been closed by a crash; create a new pipe", e)),
             }
         }
         Ok(inbox.eof || inbox.holds_close())
@@ -328,7 +341,7 @@ impl Connection {
                 "cannot send: the other end of the pipe was closed (dropped, or its process exited)",
             )
             .with_source(e),
-            _ => Error::io("sending on a pipe", e),
+            _ => os_failed("sending on a pipe", "the pipe may have been closed by a crash; create a new pipe", e),
         }
     }
 
@@ -424,7 +437,7 @@ impl Connection {
                 });
             }
             let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-            let ready = ipc_sys::wait_readable(self.fd.as_fd(), left).map_err(|e| Error::io("poll on a pipe", e))?;
+            let ready = ipc_sys::wait_readable(self.fd.as_fd(), left).map_err(|e| os_failed("poll on a pipe", "the pipe may have been closed by a crash; create a new pipe", e))?;
             if !ready {
                 if left.is_some_and(|l| l.is_zero()) || deadline.is_some_and(|d| Instant::now() >= d) {
                     let got = inbox.pending().len();
@@ -443,7 +456,7 @@ impl Connection {
                     return Err(Error::new(ErrorKind::Decode, format!("not enough memory to receive a message ({need} more bytes)")))
                 }
                 Err(e) if e.raw_os_error() == Some(libc::ECONNRESET) => inbox.eof = true,
-                Err(e) => return Err(Error::io("receiving on a pipe", e)),
+                Err(e) => return Err(os_failed("receiving on a pipe", "the pipe may have been closed by a crash; create a new pipe", e)),
             }
         }
     }
@@ -527,7 +540,7 @@ impl Connection {
                 return Ok(true);
             }
         }
-        ipc_sys::wait_readable(self.fd.as_fd(), Some(timeout)).map_err(|e| Error::io("poll on a pipe", e))
+        ipc_sys::wait_readable(self.fd.as_fd(), Some(timeout)).map_err(|e| os_failed("poll on a pipe", "the pipe may have been closed by a crash; create a new pipe", e))
     }
 
     /// True for an end that can receive (both ends of a duplex pipe; the first of a one-way pipe).

@@ -173,12 +173,12 @@ impl SharedMemory {
                 Error::invalid_state(format!("shared memory {name:?} already exists; open it with SharedMemory::open, or pick another name"))
                     .with_source(e)
             } else {
-                Error::io(&format!("creating shared memory {name:?}"), e)
+                crate::sync::os_failed(&format!("creating shared memory {name:?}"), "check free space in /dev/shm (df -h /dev/shm) and its permissions", e)
             }
         })?;
         let made = ipc_sys::set_len(fd.as_fd(), size)
             .and_then(|()| ipc_sys::map_fd(fd.as_fd(), size))
-            .map_err(|e| Error::io(&format!("sizing and mapping shared memory {name:?} ({size} bytes)"), e));
+            .map_err(|e| crate::sync::os_failed(&format!("sizing and mapping shared memory {name:?} ({size} bytes)"), "check free space in /dev/shm (df -h /dev/shm) and its permissions", e));
         match made {
             Ok(ptr) => Ok(SharedMemory::wrap(Region { ptr, len: size }, &c_name, crate::sys::getpid())),
             Err(e) => {
@@ -209,14 +209,14 @@ impl SharedMemory {
                 Error::invalid_input(format!("no shared memory named {name:?}; check the name, or whether its creator already dropped it"))
                     .with_source(e)
             } else {
-                Error::io(&format!("opening shared memory {name:?}"), e)
+                crate::sync::os_failed(&format!("opening shared memory {name:?}"), "check free space in /dev/shm (df -h /dev/shm) and its permissions", e)
             }
         })?;
-        let len = ipc_sys::len_of(fd.as_fd()).map_err(|e| Error::io("fstat on shared memory", e))?;
+        let len = ipc_sys::len_of(fd.as_fd()).map_err(|e| crate::sync::os_failed("fstat on shared memory", "check free space in /dev/shm (df -h /dev/shm) and its permissions", e))?;
         if len == 0 {
             return Err(Error::invalid_state(format!("shared memory {name:?} has size 0 (its creator has not sized it yet); retry")));
         }
-        let ptr = ipc_sys::map_fd(fd.as_fd(), len).map_err(|e| Error::io(&format!("mapping shared memory {name:?}"), e))?;
+        let ptr = ipc_sys::map_fd(fd.as_fd(), len).map_err(|e| crate::sync::os_failed(&format!("mapping shared memory {name:?}"), "the system may be out of memory or address space", e))?;
         Ok(SharedMemory::wrap(Region { ptr, len }, &c_name, 0))
     }
 
@@ -327,7 +327,7 @@ impl SharedMemory {
     pub fn unlink(&self) -> Result<()> {
         self.inner.creator.store(0, Ordering::Relaxed);
         let c_name = shm_name(&self.inner.name)?;
-        ipc_sys::shm_unlink(&c_name).map_err(|e| Error::io(&format!("unlinking shared memory {:?}", self.inner.name), e))
+        ipc_sys::shm_unlink(&c_name).map_err(|e| crate::sync::os_failed(&format!("unlinking shared memory {:?}", self.inner.name), "it may have been unlinked already (by unlink() or another process)", e))
     }
 
     /// Leaves the name in place when this handle is dropped, so the block outlives its creator

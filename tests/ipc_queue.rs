@@ -251,3 +251,44 @@ fn a_killed_waiter_leaves_the_queue_usable() {
     q.put_timeout(3, LIMIT).unwrap();
     assert_eq!(q.get_timeout(LIMIT).unwrap(), 3);
 }
+
+/// Throughput of small and 1 MiB values from a child to the parent through a queue. Prints
+/// figures; run with `cargo test --release --test ipc_queue -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement, not a behaviour"]
+fn queue_throughput() {
+    let q: Queue<u64> = Queue::new().unwrap();
+    let tx = q.clone();
+    const N: u64 = 200_000;
+    let started = Instant::now();
+    let mut child = spawn(move || {
+        for i in 0..N {
+            tx.put(i).unwrap();
+        }
+    })
+    .unwrap();
+    for i in 0..N {
+        assert_eq!(q.get_timeout(LIMIT).unwrap(), i);
+    }
+    let per = started.elapsed() / N as u32;
+    child.join_timeout(LIMIT).unwrap();
+    println!("queue: {N} u64 values, {per:?} per value");
+
+    let q: Queue<Vec<u8>> = Queue::new().unwrap();
+    let tx = q.clone();
+    const M: usize = 512;
+    let started = Instant::now();
+    let mut child = spawn(move || {
+        let payload = vec![1u8; 1 << 20];
+        for _ in 0..M {
+            tx.put(&payload).unwrap();
+        }
+    })
+    .unwrap();
+    for _ in 0..M {
+        assert_eq!(q.get_timeout(LIMIT).unwrap().len(), 1 << 20);
+    }
+    let elapsed = started.elapsed();
+    child.join_timeout(LIMIT).unwrap();
+    println!("queue: {M} x 1 MiB in {elapsed:?} = {:.0} MB/s", (M << 20) as f64 / 1e6 / elapsed.as_secs_f64());
+}

@@ -359,3 +359,25 @@ fn condition_notify_across_processes() {
     let mut wrong = other.acquire().unwrap();
     assert_eq!(cond.wait_timeout(&mut wrong, Duration::ZERO).unwrap_err().kind(), ErrorKind::InvalidInput);
 }
+
+/// Which handles may cross threads, checked by the compiler (the docs of each type say why).
+/// Negative cases (`Connection` is not `Sync`, lock guards are not `Send`) are `compile_fail`
+/// doc tests on those types.
+#[test]
+fn send_and_sync_as_documented() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<Lock>();
+    send_sync::<RLock>();
+    send_sync::<Semaphore>();
+    send_sync::<Event>();
+    send_sync::<Barrier>();
+    send_sync::<Condition>();
+    send_sync::<Value<u64>>();
+    send_sync::<Array<f64>>();
+    send_sync::<multiproc::SharedMemory>();
+    send_sync::<multiproc::Queue<std::rc::Rc<u8>>>(); // values are serialized, never shared
+    send_sync::<multiproc::JoinableQueue<std::cell::Cell<u8>>>();
+    send::<multiproc::Connection>();
+    send::<multiproc::SemaphoreGuard<'static>>();
+}

@@ -136,6 +136,14 @@ pub struct Lock {
 ///
 /// Not `Send`: a pthread mutex must be unlocked by the thread that locked it.
 ///
+/// ```compile_fail
+/// let lock = multiproc::Lock::new().unwrap();
+/// let guard = lock.acquire().unwrap();
+/// std::thread::scope(|s| {
+///     s.spawn(move || drop(guard)); // error: `LockGuard` cannot be sent to another thread
+/// });
+/// ```
+///
 /// ```
 /// let lock = multiproc::Lock::new()?;
 /// {

@@ -58,6 +58,11 @@ pub(crate) fn owner_died(what: &str, pid: i32) -> Error {
     }
 }
 
+/// An operating-system failure in the IPC half of the crate: what failed, why, what to try.
+pub(crate) fn os_failed(what: &str, hint: &str, err: std::io::Error) -> Error {
+    Error::new(crate::ErrorKind::Io, format!("{what} failed: {err}; {hint}")).with_source(err)
+}
+
 /// Turns a failed lock call into the crate's error; `waited` is the timeout, if any.
 pub(crate) fn lock_failed(what: &str, err: LockError, waited: Option<Duration>) -> Error {
     match err {
@@ -69,6 +74,6 @@ pub(crate) fn lock_failed(what: &str, err: LockError, waited: Option<Duration>) 
             "this thread already holds {what}; acquiring it again would wait forever. \
              Drop the first guard, or use an RLock, which may be acquired again by its holder"
         )),
-        LockError::Os(e) => Error::io(&format!("locking {what}"), e),
+        LockError::Os(e) => os_failed(&format!("locking {what}"), "the shared memory holding it may have been damaged; create a new one", e),
     }
 }
