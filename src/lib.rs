@@ -68,6 +68,41 @@
 //! # Ok::<(), multiproc::Error>(())
 //! ```
 //!
+//! ## Sharing data between processes
+//!
+//! Pipes, queues, locks and shared values are created *before* forking and reach a child by
+//! being moved into its closure (clone the handle first to keep one in the parent). They live
+//! in shared memory or sockets the child inherits, so both sides see the same object. No
+//! helper thread is started: a [`Queue`] is a ring buffer in shared memory, so a child can put
+//! and exit at once, and joining it before draining the queue does not deadlock as in Python.
+//! Locks are robust: if a process dies holding one, the next locker gets an
+//! [`ErrorKind::OwnerDied`] error instead of waiting forever.
+//!
+//! ```
+//! use std::time::Duration;
+//! use multiproc::prelude::*;
+//!
+//! let results: Queue<u64> = Queue::new()?;
+//! let total = Value::new(0u64)?;
+//! let workers: Vec<_> = (0..4u64)
+//!     .map(|w| {
+//!         let (results, total) = (results.clone(), total.clone());
+//!         spawn(move || {
+//!             let part: u64 = (w * 250..(w + 1) * 250).sum();
+//!             *total.lock().unwrap() += part;
+//!             results.put(part).unwrap();
+//!         })
+//!     })
+//!     .collect::<Result<_, _>>()?;
+//! for mut w in workers {
+//!     w.join_timeout(Duration::from_secs(10))?; // before draining the queue: fine here
+//! }
+//! let parts: u64 = (0..4).map(|_| results.get_timeout(Duration::from_secs(1))).sum::<Result<u64, _>>()?;
+//! assert_eq!(parts, (0..1000).sum::<u64>());
+//! assert_eq!(total.get()?, parts);
+//! # Ok::<(), multiproc::Error>(())
+//! ```
+//!
 //! ## In a notebook
 //!
 //! Every child this crate forks keeps the fork contract a notebook needs: stdin from /dev/null,
