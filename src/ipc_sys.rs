@@ -152,8 +152,10 @@ pub(crate) struct Seq {
 
 impl Seq {
     /// Releases `mutex` (held by the caller), sleeps until notified or `deadline`, and takes
-    /// `mutex` back. Returns `Ok(true)` if the deadline passed. May return early (spuriously).
-    pub(crate) fn wait(&self, mutex: &RawMutex, deadline: Option<Instant>) -> Result<(bool, Locked), LockError> {
+    /// `mutex` back, waiting for it until `relock_by` (None: as long as it takes). Returns
+    /// `Ok(true, _)` if the deadline passed. May return early (spuriously). If taking the mutex
+    /// back fails, the caller no longer holds it.
+    pub(crate) fn wait(&self, mutex: &RawMutex, deadline: Option<Instant>, relock_by: Option<Instant>) -> Result<(bool, Locked), LockError> {
         let observed = self.seq.load(Ordering::Acquire);
         self.waiters.fetch_add(1, Ordering::SeqCst);
         mutex.unlock().map_err(LockError::Os)?;
@@ -163,7 +165,7 @@ impl Seq {
             _ => futex_wait(&self.seq, observed, left),
         };
         self.waiters.fetch_sub(1, Ordering::SeqCst);
-        let locked = mutex.lock(None)?;
+        let locked = mutex.lock(relock_by)?;
         Ok((timed_out || deadline.is_some_and(|d| Instant::now() >= d), locked))
     }
 

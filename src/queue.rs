@@ -14,11 +14,14 @@ use std::time::{Duration, Instant};
 use serde::{de::DeserializeOwned, Serialize};
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::ipc_sys::{Locked, RawMutex, Seq};
+use crate::ipc_sys::{LockError, Locked, RawMutex, Seq};
 use crate::shm::Region;
 
 /// Default ring size: address space reserved, memory used only as it fills.
 const DEFAULT_CAPACITY: usize = 64 << 20;
+/// How long a `try_` call or an expired timeout still waits for the queue's internal lock: it
+/// is held only while bytes are copied, so a short wait avoids spurious Full/Empty errors.
+const LOCK_GRACE: Duration = Duration::from_millis(100);
 /// Each message in the ring is its length (8 bytes, little-endian) then its bytes.
 const FRAME_HEADER: u64 = 8;
 
@@ -128,26 +131,43 @@ impl RawQueue {
         h.all_done.notify_all();
     }
 
-    fn lock(&self) -> Result<Held<'_>> {
+    /// Takes the queue's mutex, waiting until `deadline` but at least [`LOCK_GRACE`] (None: as
+    /// long as it takes). Holders only copy bytes, so this is short unless a holder is stopped
+    /// (SIGSTOP, a debugger) or copying a huge value; then the call fails with `busy`.
+    fn lock(&self, deadline: Option<Instant>, busy: ErrorKind) -> Result<Held<'_>> {
         let h = self.header();
-        match h.mutex.lock(None) {
+        let by = deadline.map(|d| d.max(Instant::now() + LOCK_GRACE));
+        match h.mutex.lock(by) {
             Ok(Locked::Clean) => {}
             Ok(Locked::OwnerDied(_)) => self.recover(),
-            Err(e) => return Err(crate::sync::lock_failed("the queue's internal lock", e, None)),
+            Err(e) => return Err(self.lock_error(e, busy)),
         }
         Ok(Held { header: h })
     }
 
-    /// Sleeps on `seq` with the lock released; true if the deadline passed.
-    fn wait(&self, seq: &Seq, deadline: Option<Instant>) -> Result<bool> {
-        match seq.wait(&self.header().mutex, deadline) {
+    fn lock_error(&self, err: LockError, busy: ErrorKind) -> Error {
+        match err {
+            LockError::Timeout => Error::new(
+                busy,
+                "the queue's internal lock stayed held by another process past the timeout; \
+                 is a process using the queue stopped (SIGSTOP, a debugger)?",
+            ),
+            e => crate::sync::lock_failed("the queue's internal lock", e, None),
+        }
+    }
+
+    /// Sleeps on `seq` with the lock released; true if the deadline passed. On error the lock
+    /// is not held any more (the caller's `Held` then only makes a harmless failed unlock).
+    fn wait(&self, seq: &Seq, deadline: Option<Instant>, busy: ErrorKind) -> Result<bool> {
+        let by = deadline.map(|d| d.max(Instant::now()) + LOCK_GRACE);
+        match seq.wait(&self.header().mutex, deadline, by) {
             Ok((timed_out, locked)) => {
                 if let Locked::OwnerDied(_) = locked {
                     self.recover();
                 }
                 Ok(timed_out)
             }
-            Err(e) => Err(crate::sync::lock_failed("the queue's internal lock", e, None)),
+            Err(e) => Err(self.lock_error(e, busy)),
         }
     }
 
@@ -198,7 +218,7 @@ impl RawQueue {
             )));
         }
         let maxsize = self.maxsize();
-        let held = self.lock()?;
+        let held = self.lock(deadline, ErrorKind::Full)?;
         loop {
             let [head, tail, items, _] = self.state(&held);
             let room = maxsize == 0 || items < maxsize;
@@ -213,7 +233,7 @@ impl RawQueue {
                 };
                 return Err(Error::new(ErrorKind::Full, message));
             }
-            self.wait(&self.header().not_full, deadline)?;
+            self.wait(&self.header().not_full, deadline, ErrorKind::Full)?;
         }
         let [head, tail, items, unfinished] = self.state(&held);
         self.write_ring(tail, &(payload.len() as u64).to_le_bytes());
@@ -226,7 +246,7 @@ impl RawQueue {
 
     /// Takes one message's bytes; `deadline` None waits as long as it takes.
     fn get(&self, deadline: Option<Instant>, waited: Option<Duration>) -> Result<Vec<u8>> {
-        let held = self.lock()?;
+        let held = self.lock(deadline, ErrorKind::Empty)?;
         loop {
             let [_, _, items, _] = self.state(&held);
             if items > 0 {
@@ -239,7 +259,7 @@ impl RawQueue {
                 };
                 return Err(Error::new(ErrorKind::Empty, message));
             }
-            self.wait(&self.header().not_empty, deadline)?;
+            self.wait(&self.header().not_empty, deadline, ErrorKind::Empty)?;
         }
         let [head, tail, items, unfinished] = self.state(&held);
         let mut len_bytes = [0u8; 8];
@@ -264,12 +284,12 @@ impl RawQueue {
     }
 
     fn items(&self) -> Result<u64> {
-        let held = self.lock()?;
+        let held = self.lock(None, ErrorKind::Io)?;
         Ok(self.state(&held)[ITEMS])
     }
 
     fn task_done(&self) -> Result<()> {
-        let held = self.lock()?;
+        let held = self.lock(None, ErrorKind::Io)?;
         let mut s = self.state(&held);
         if s[UNFINISHED] == 0 {
             return Err(Error::invalid_state("task_done() was called more times than there were items put in the queue"));
@@ -285,7 +305,7 @@ impl RawQueue {
     }
 
     fn join(&self, deadline: Option<Instant>, waited: Option<Duration>) -> Result<()> {
-        let held = self.lock()?;
+        let held = self.lock(deadline, ErrorKind::Timeout)?;
         loop {
             let unfinished = self.state(&held)[UNFINISHED];
             if unfinished == 0 {
@@ -297,7 +317,7 @@ impl RawQueue {
                     waited.unwrap_or_default()
                 )));
             }
-            self.wait(&self.header().all_done, deadline)?;
+            self.wait(&self.header().all_done, deadline, ErrorKind::Timeout)?;
         }
     }
 }
@@ -356,7 +376,9 @@ impl fmt::Debug for RawQueue {
 ///
 /// A process killed in the middle of a `put` or `get` never leaves a torn message: the ring's
 /// indexes are committed in one step (with a redo journal) after the bytes are copied, and the
-/// next process to take the mutex finishes or discards the dead process's step.
+/// next process to take the mutex finishes or discards the dead process's step. A process
+/// that holds the mutex and stops (SIGSTOP, a debugger) cannot stretch a timeout by more than
+/// 100 ms: timed calls then fail with `Full`/`Empty` saying the lock stayed held.
 ///
 /// **Send/Sync:** both, whatever `T` is: values are serialized, never shared, and every access
 /// to the ring goes through its process-shared mutex. Clones refer to the same queue.
@@ -835,7 +857,7 @@ mod tests {
         q.put(vec![1u8; 10]).unwrap();
         let raw = q.raw.clone();
         let mut child = crate::spawn(move || -> () {
-            let held = raw.lock().unwrap();
+            let held = raw.lock(None, ErrorKind::Io).unwrap();
             let [_, tail, _, _] = raw.state(&held);
             raw.write_ring(tail, &(1000u64).to_le_bytes());
             raw.write_ring(tail + FRAME_HEADER, &[2u8; 500]); // half of the payload
@@ -856,7 +878,7 @@ mod tests {
         let q: Queue<String> = Queue::new().unwrap();
         let raw = q.raw.clone();
         let mut child = crate::spawn(move || -> () {
-            let held = raw.lock().unwrap();
+            let held = raw.lock(None, ErrorKind::Io).unwrap();
             let payload = crate::wire::encode(&"whole".to_string(), "test").unwrap();
             let [head, tail, items, unfinished] = raw.state(&held);
             raw.write_ring(tail, &(payload.len() as u64).to_le_bytes());
@@ -875,5 +897,34 @@ mod tests {
         assert_eq!(q.qsize(), 1);
         assert_eq!(q.get_timeout(LIMIT).unwrap(), "whole");
         assert!(q.is_empty());
+    }
+
+    /// A process that holds the queue's lock and does not let go (stopped, or stuck): a
+    /// `get_timeout` still returns within its timeout plus the short lock grace, and the queue
+    /// recovers once that process is killed.
+    #[test]
+    fn a_stuck_lock_holder_does_not_stretch_timeouts() {
+        let q: Queue<u8> = Queue::new().unwrap();
+        q.put(1).unwrap();
+        let raw = q.raw.clone();
+        let held = crate::Event::new().unwrap();
+        let h = held.clone();
+        let mut child = crate::spawn(move || -> () {
+            let _held = raw.lock(None, ErrorKind::Io).unwrap();
+            h.set();
+            std::thread::sleep(Duration::from_secs(60));
+        })
+        .unwrap();
+        assert!(held.wait_timeout(LIMIT));
+        let started = Instant::now();
+        let err = q.get_timeout(Duration::from_millis(50)).unwrap_err();
+        let waited = started.elapsed();
+        assert_eq!(err.kind(), ErrorKind::Empty, "{err}");
+        assert!(err.to_string().contains("stayed held"), "{err}");
+        assert!(waited < Duration::from_secs(2), "waited {waited:?}");
+        assert_eq!(q.try_put(2).unwrap_err().kind(), ErrorKind::Full);
+        child.kill().unwrap();
+        let _ = child.join_timeout(LIMIT);
+        assert_eq!(q.get_timeout(LIMIT).unwrap(), 1);
     }
 }

@@ -157,7 +157,7 @@ impl Barrier {
         }
         s.count.store(index + 1, Ordering::Relaxed);
         loop {
-            let (timed_out, locked) = match s.seq.wait(&s.mutex, deadline) {
+            let (timed_out, locked) = match s.seq.wait(&s.mutex, deadline, None) {
                 Ok(r) => r,
                 Err(e) => return Err(super::lock_failed("the Barrier's internal lock", e, None)),
             };

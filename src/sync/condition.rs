@@ -115,7 +115,7 @@ impl Condition {
             ));
         }
         let raw = self.lock.handle().raw();
-        match self.seq().wait(raw, deadline) {
+        match self.seq().wait(raw, deadline, None) {
             Ok((timed_out, Locked::Clean)) => Ok(!timed_out),
             Ok((_, Locked::OwnerDied(pid))) => Err(super::owner_died("the Condition's lock (this guard holds it again)", pid)),
             Err(e) => Err(super::lock_failed("the Condition's lock", e, None)),
