@@ -182,9 +182,11 @@ impl RawQueue {
         let cap = self.capacity();
         let start = (pos % cap) as usize;
         let first = bytes.len().min(cap as usize - start);
-        // SAFETY: start + first <= cap and bytes.len() - first <= cap - first... both copies
-        // stay inside the ring; the lock is held and the bytes between tail and head are free,
-        // so no one reads them; `bytes` is a distinct buffer.
+        // SAFETY: the caller checked bytes.len() <= free room <= cap. The first copy covers
+        // start..start + first <= cap; the second, 0..bytes.len() - first, is empty unless the
+        // write wraps, and then bytes.len() - first <= cap - first = start. Both stay inside
+        // the ring, in bytes no committed message uses; the lock is held so no one else writes
+        // there; `bytes` is a distinct buffer.
         unsafe {
             std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.ring().add(start), first);
             std::ptr::copy_nonoverlapping(bytes.as_ptr().add(first), self.ring(), bytes.len() - first);
@@ -197,8 +199,9 @@ impl RawQueue {
         let cap = self.capacity();
         let start = (pos % cap) as usize;
         let first = out.len().min(cap as usize - start);
-        // SAFETY: as for `write_ring`: both copies stay inside the ring, the lock is held so no
-        // one writes these committed bytes, and `out` is a distinct buffer.
+        // SAFETY: out.len() <= cap (a committed message fits the ring), so as in `write_ring`
+        // both copies stay inside the ring; the lock is held, so no one writes these committed
+        // bytes meanwhile; `out` is a distinct buffer.
         unsafe {
             std::ptr::copy_nonoverlapping(self.ring().add(start), out.as_mut_ptr(), first);
             std::ptr::copy_nonoverlapping(self.ring(), out.as_mut_ptr().add(first), out.len() - first);
