@@ -45,6 +45,15 @@ def test_jupyter_path_is_the_users_and_a_foreign_rust_spec_is_left_alone(kernel,
     assert r.stdout.strip() == os.environ["JUPYTER_PATH"], r
 
 
+def test_back_to_back_cells_keep_their_own_stderr(kernel):
+    # As "Run All" does: every request is queued before the first one ends. The kernel's code
+    # runtime (kernel/src/runtime.rs) holds each cell's end until its stderr has been passed on.
+    ids = [kernel.kc.execute(f'eprintln!("err{i}"); println!("out{i}");') for i in range(3)]
+    for i, msg_id in enumerate(ids):
+        r = ok(kernel.collect(msg_id))
+        assert (r.stdout, r.stderr) == (f"out{i}\n", f"err{i}\n"), r
+
+
 def test_child_line_comes_before_the_parents_next_line(kernel):
     r = ok(
         kernel.execute(
@@ -75,6 +84,8 @@ println!("join error: {err}");
         )
     )
     assert "child boom" in r.stdout, r
+    # The child's own one-line report is on stderr, in this cell (not the next one).
+    assert "child boom" in r.stderr, r
     # The runtime kept its state: the variable from the previous cell is still there.
     r = ok(kernel.execute('println!("kept + 1 = {}", kept + 1);'))
     assert r.stdout.strip() == "kept + 1 = 42", r
@@ -98,6 +109,10 @@ println!("parent after invalid utf8");
     )
     assert "parent after invalid utf8" in r.stdout, r
     assert "child valid line" in r.stdout, r
+    # Invalid bytes arrive as U+FFFD, on the stream they were written to, in this cell.
+    assert "bad \ufffd\ufffd out" in r.stdout, r
+    assert "bad \ufffd( err" in r.stderr, r
+    assert "child tail without newline\n" in r.stdout, r
     r = ok(kernel.execute('println!("next cell ok"); eprintln!("stderr still works");'))
     assert r.stdout.strip() == "next cell ok", r
     assert "stderr still works" in r.stderr, r
