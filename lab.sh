@@ -56,7 +56,7 @@ PYEOF
 token=$("$PY" -c 'import secrets; print(secrets.token_hex(24))')
 
 host=$ip
-[ "$ip" = 0.0.0.0 ] && host=$(hostname)
+[ "$ip" = 0.0.0.0 ] && host=$(hostname 2>/dev/null || echo "<this-machine>")
 url="http://$host:$port/lab?token=$token"
 echo
 echo "JupyterLab on notebooks/ with the Rust (multiproc) kernel:"
