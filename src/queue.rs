@@ -502,9 +502,10 @@ impl QueueBuilder {
     /// ```
     /// let q = multiproc::Queue::builder().maxsize(4).build_joinable::<u8>()?;
     /// q.put(1)?;
-    /// q.get()?;
+    /// assert_eq!(q.get()?, 1);
     /// q.task_done()?;
     /// q.join()?;
+    /// assert_eq!(q.maxsize(), Some(4));
     /// # Ok::<(), multiproc::Error>(())
     /// ```
     pub fn build_joinable<T>(self) -> Result<JoinableQueue<T>> {
@@ -762,6 +763,7 @@ impl<T> JoinableQueue<T> {
     /// ```
     /// let q = multiproc::JoinableQueue::<u8>::new()?;
     /// q.join()?; // nothing put: returns at once
+    /// assert!(q.is_empty() && q.maxsize().is_none());
     /// # Ok::<(), multiproc::Error>(())
     /// ```
     pub fn new() -> Result<JoinableQueue<T>> {
@@ -802,11 +804,12 @@ impl<T> JoinableQueue<T> {
     /// q.put(1)?;
     /// let worker = q.clone();
     /// let child = multiproc::spawn(move || {
-    ///     worker.get().unwrap();
+    ///     let item = worker.get().unwrap();
     ///     worker.task_done().unwrap();
+    ///     item
     /// })?;
-    /// q.join()?;
-    /// child.join()?;
+    /// q.join()?; // returns once the child called task_done
+    /// assert_eq!(child.join()?, 1);
     /// # Ok::<(), multiproc::Error>(())
     /// ```
     pub fn join(&self) -> Result<()> {

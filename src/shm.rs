@@ -340,6 +340,7 @@ impl SharedMemory {
     ///     block.name().to_string()
     /// };
     /// let again = multiproc::SharedMemory::open(&name)?; // still there
+    /// assert_eq!(again.len(), 8);
     /// again.unlink()?;
     /// # Ok::<(), multiproc::Error>(())
     /// ```

@@ -56,7 +56,8 @@ impl Condition {
     ///
     /// ```
     /// let cond = multiproc::Condition::new()?;
-    /// drop(cond.acquire()?);
+    /// let _guard = cond.acquire()?;
+    /// assert!(cond.lock().try_acquire().is_err()); // its own lock, held by the guard
     /// # Ok::<(), multiproc::Error>(())
     /// ```
     pub fn new() -> Result<Condition> {
@@ -83,7 +84,8 @@ impl Condition {
     ///
     /// ```
     /// let cond = multiproc::Condition::new()?;
-    /// let _guard = cond.lock().acquire()?;
+    /// let mut guard = cond.lock().acquire()?;
+    /// assert!(!cond.wait_timeout(&mut guard, std::time::Duration::ZERO)?); // a guard of its lock
     /// # Ok::<(), multiproc::Error>(())
     /// ```
     pub fn lock(&self) -> &Lock {
@@ -101,7 +103,9 @@ impl Condition {
     /// ```
     /// let cond = multiproc::Condition::new()?;
     /// let guard = cond.acquire()?;
+    /// assert!(cond.lock().try_acquire().is_err());
     /// drop(guard);
+    /// assert!(cond.lock().try_acquire().is_ok());
     /// # Ok::<(), multiproc::Error>(())
     /// ```
     pub fn acquire(&self) -> Result<LockGuard<'_>> {
@@ -140,6 +144,7 @@ impl Condition {
     /// while !flag.is_set() {
     ///     cond.wait(&mut guard)?;
     /// }
+    /// assert!(flag.is_set());
     /// drop(guard);
     /// child.join()?;
     /// # Ok::<(), multiproc::Error>(())
@@ -168,7 +173,9 @@ impl Condition {
     /// ```
     /// let cond = multiproc::Condition::new()?;
     /// let mut guard = cond.acquire()?;
-    /// cond.wait_for(&mut guard, || true)?; // already true: no wait
+    /// let mut checks = 0;
+    /// cond.wait_for(&mut guard, || { checks += 1; true })?; // already true: no wait
+    /// assert_eq!(checks, 1);
     /// # Ok::<(), multiproc::Error>(())
     /// ```
     pub fn wait_for(&self, guard: &mut LockGuard<'_>, mut ready: impl FnMut() -> bool) -> Result<()> {
@@ -205,8 +212,22 @@ impl Condition {
     /// the waiters check, so none misses the change.
     ///
     /// ```
+    /// use std::time::Duration;
     /// let cond = multiproc::Condition::new()?;
-    /// cond.notify(1); // nobody waits: nothing happens
+    /// let c = cond.clone();
+    /// let mut child = multiproc::spawn(move || {
+    ///     let mut guard = c.acquire().unwrap();
+    ///     c.wait_timeout(&mut guard, Duration::from_secs(10)).unwrap() // true: notified
+    /// })?;
+    /// // Notify until the child has been woken (it may not be waiting yet at first).
+    /// let woken = loop {
+    ///     cond.notify(1);
+    ///     match child.join_timeout(Duration::from_millis(10)) {
+    ///         Ok(woken) => break woken,
+    ///         Err(e) => assert!(e.is_timeout()),
+    ///     }
+    /// };
+    /// assert!(woken);
     /// # Ok::<(), multiproc::Error>(())
     /// ```
     pub fn notify(&self, n: usize) {
@@ -216,8 +237,27 @@ impl Condition {
     /// Wakes every waiter.
     ///
     /// ```
+    /// use std::time::Duration;
     /// let cond = multiproc::Condition::new()?;
-    /// cond.notify_all();
+    /// let waiters: Vec<_> = (0..2)
+    ///     .map(|_| {
+    ///         let c = cond.clone();
+    ///         multiproc::spawn(move || {
+    ///             let mut guard = c.acquire().unwrap();
+    ///             c.wait_timeout(&mut guard, Duration::from_secs(10)).unwrap()
+    ///         })
+    ///     })
+    ///     .collect::<Result<_, _>>()?;
+    /// for mut w in waiters {
+    ///     let woken = loop {
+    ///         cond.notify_all();
+    ///         match w.join_timeout(Duration::from_millis(10)) {
+    ///             Ok(woken) => break woken,
+    ///             Err(e) => assert!(e.is_timeout()),
+    ///         }
+    ///     };
+    ///     assert!(woken);
+    /// }
     /// # Ok::<(), multiproc::Error>(())
     /// ```
     pub fn notify_all(&self) {

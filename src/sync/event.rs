@@ -69,8 +69,9 @@ impl Event {
     ///
     /// ```
     /// let e = multiproc::Event::new()?;
-    /// e.set();
-    /// e.wait(); // returns at once
+    /// let flag = e.clone();
+    /// multiproc::spawn(move || flag.set())?.join()?;
+    /// assert!(e.is_set()); // set by the child
     /// # Ok::<(), multiproc::Error>(())
     /// ```
     pub fn set(&self) {
@@ -118,6 +119,7 @@ impl Event {
     /// let flag = e.clone();
     /// let child = multiproc::spawn(move || flag.set())?;
     /// e.wait();
+    /// assert!(e.is_set());
     /// child.join()?;
     /// # Ok::<(), multiproc::Error>(())
     /// ```

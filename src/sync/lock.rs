@@ -164,7 +164,10 @@ impl Lock {
     ///
     /// ```
     /// let lock = multiproc::Lock::new()?;
-    /// drop(lock.acquire()?);
+    /// let guard = lock.acquire()?;
+    /// assert!(lock.try_acquire().is_err());
+    /// drop(guard);
+    /// assert!(lock.try_acquire().is_ok());
     /// # Ok::<(), multiproc::Error>(())
     /// ```
     pub fn new() -> Result<Lock> {

@@ -38,7 +38,9 @@ pub struct RLock {
 ///
 /// ```
 /// let rlock = multiproc::RLock::new()?;
+/// let other = rlock.clone();
 /// let guard = rlock.acquire()?;
+/// assert!(multiproc::spawn(move || other.try_acquire().is_err())?.join()?); // held
 /// drop(guard);
 /// # Ok::<(), multiproc::Error>(())
 /// ```
@@ -53,7 +55,8 @@ impl RLock {
     ///
     /// ```
     /// let rlock = multiproc::RLock::new()?;
-    /// drop(rlock.acquire()?);
+    /// let other = rlock.clone();
+    /// assert!(multiproc::spawn(move || other.try_acquire().is_ok())?.join()?); // free
     /// # Ok::<(), multiproc::Error>(())
     /// ```
     pub fn new() -> Result<RLock> {
@@ -80,7 +83,9 @@ impl RLock {
     /// ```
     /// let rlock = multiproc::RLock::new()?;
     /// let _a = rlock.acquire()?;
-    /// let _b = rlock.acquire()?;
+    /// let _b = rlock.acquire()?; // again, by its holder
+    /// let other = rlock.clone();
+    /// assert!(multiproc::spawn(move || other.try_acquire().is_err())?.join()?);
     /// # Ok::<(), multiproc::Error>(())
     /// ```
     pub fn acquire(&self) -> Result<RLockGuard<'_>> {

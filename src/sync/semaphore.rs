@@ -40,6 +40,7 @@ struct State {
 /// let child = multiproc::spawn(move || signal.release().unwrap())?;
 /// ready.acquire_timeout(Duration::from_secs(10))?.forget(); // the child's permit
 /// child.join()?;
+/// assert_eq!(ready.get_value(), 0);
 /// # Ok::<(), multiproc::Error>(())
 /// ```
 #[derive(Clone)]
@@ -136,7 +137,10 @@ impl Semaphore {
     ///
     /// ```
     /// let sem = multiproc::Semaphore::new(1)?;
-    /// let _permit = sem.acquire()?;
+    /// let permit = sem.acquire()?;
+    /// assert_eq!(sem.get_value(), 0);
+    /// drop(permit);
+    /// assert_eq!(sem.get_value(), 1);
     /// # Ok::<(), multiproc::Error>(())
     /// ```
     pub fn acquire(&self) -> Result<SemaphoreGuard<'_>> {
