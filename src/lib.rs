@@ -22,7 +22,7 @@
 //! | `a, b = Pipe()` / `Pipe(duplex=False)` | `let (a, b) = pipe(true)?;` / `let (reader, writer) = pipe(false)?;` |
 //! | `conn.send(x)` / `conn.recv()` | `conn.send(&x)?` / `let x: T = conn.recv()?` (or `recv_timeout(d)`) |
 //! | `conn.send_bytes(b)` / `conn.recv_bytes()` / `conn.poll(0.1)` | the same names; `poll(Duration::from_millis(100))?` |
-//! | `EOFError` from `recv()` after the peer closed | an error of kind `Disconnected` |
+//! | `conn.close()`; `EOFError` from `recv()` after the peer closed | `conn.close()` or drop it; then the peer's `recv` gives an error of kind `Disconnected`, even while forked children hold copies of the closed end |
 //! | `q = Queue()` / `Queue(maxsize=3)` | `let q: Queue<T> = Queue::new()?;` / `Queue::bounded(3)?` |
 //! | `q.put(x)` / `put_nowait(x)` / `put(x, timeout=t)` | `q.put(x)?` / `q.try_put(x)?` / `q.put_timeout(x, t)?` (kind `Full`) |
 //! | `q.get()` / `get_nowait()` / `get(timeout=t)` | `q.get()?` / `q.try_get()?` / `q.get_timeout(t)?` (kind `Empty`) |
