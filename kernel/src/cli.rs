@@ -54,10 +54,8 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, Kernel
         "install" | "uninstall" | "prebuild" => {
             let opts = Options::parse(args)?;
             let uninstall = opts.uninstall || first == "uninstall";
-            if first == "prebuild" || uninstall {
-                if opts.library.is_some() || opts.work_dir.is_some() {
-                    return Err(usage("--library and --work-dir only go with `install`"));
-                }
+            if (first == "prebuild" || uninstall) && (opts.library.is_some() || opts.work_dir.is_some()) {
+                return Err(usage("--library and --work-dir only go with `install`"));
             }
             if first == "prebuild" {
                 if opts.uninstall {

@@ -58,7 +58,7 @@ pub fn png(px: u32) -> Vec<u8> {
             for c in 0..3 {
                 // Foreground mixed over background, weighted by the covered samples.
                 let (b, f) = (u32::from(BACKGROUND[c]), u32::from(FOREGROUND[c]));
-                let v = if inside == 0 { 0 } else { (b * (inside - fg) + f * fg) / inside };
+                let v = (b * (inside - fg) + f * fg).checked_div(inside).unwrap_or(0);
                 rgba.push(v as u8);
             }
             rgba.push((inside * 255 / total) as u8);
