@@ -166,7 +166,12 @@ mod tests {
 
     #[test]
     fn bad_input_is_a_usage_error() {
-        for args in [&["install", "--user", "--prefix", "/v"][..], &["install", "--prefix"], &["frobnicate"], &["prebuild", "--library", "/x"]] {
+        for args in [
+            &["install", "--user", "--prefix", "/v"][..],
+            &["install", "--prefix"],
+            &["frobnicate"],
+            &["prebuild", "--library", "/x"],
+        ] {
             assert!(matches!(parse_str(args), Err(KernelError::Usage(_))), "{args:?}");
         }
     }

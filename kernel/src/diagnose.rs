@@ -12,7 +12,12 @@ use std::process::Command;
 
 /// Why the config did not load: cargo's errors for the library when it does not build (and
 /// `library` and `work_dir` are known), else what evcxr said.
-pub fn explain(error: &evcxr::Error, library: Option<&Path>, work_dir: Option<&Path>, lockfile: Option<&Path>) -> String {
+pub fn explain(
+    error: &evcxr::Error,
+    library: Option<&Path>,
+    work_dir: Option<&Path>,
+    lockfile: Option<&Path>,
+) -> String {
     let checked = match (library, work_dir) {
         (Some(library), Some(work_dir)) => library_errors(library, work_dir, lockfile),
         _ => None,
@@ -28,11 +33,19 @@ fn describe(error: &evcxr::Error) -> String {
                 .iter()
                 .map(|e| {
                     let rendered = e.rendered();
-                    if rendered.trim().is_empty() { e.message() } else { rendered }
+                    if rendered.trim().is_empty() {
+                        e.message()
+                    } else {
+                        rendered
+                    }
                 })
                 .collect();
             let text = parts.join("\n").trim_end().to_owned();
-            if text.is_empty() { error.to_string() } else { text }
+            if text.is_empty() {
+                error.to_string()
+            } else {
+                text
+            }
         }
         other => other.to_string(),
     }

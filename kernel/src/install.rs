@@ -50,9 +50,11 @@ fn default_work_dir(library: &Path) -> Result<PathBuf, KernelError> {
     let cache = location::user_cache_dir().ok_or(KernelError::NoCacheDir)?;
     let name = library.file_name().map_or("root".into(), |n| n.to_string_lossy());
     // FNV-1a: a stable short hash, so two clones of the repository get two work directories.
-    let hash = library.as_os_str().as_encoded_bytes().iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
+    let hash = library
+        .as_os_str()
+        .as_encoded_bytes()
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
     Ok(cache.join("multiproc-kernel").join(format!("{name}-{:08x}", hash as u32)))
 }
 

@@ -75,8 +75,7 @@ fn in_rounded_square(x: f64, y: f64) -> bool {
 
 fn in_foreground(x: f64, y: f64) -> bool {
     let near = |(px, py): (f64, f64)| (x - px).hypot(y - py) <= NODE_R;
-    near(PARENT)
-        || CHILDREN.iter().any(|&c| near(c) || distance_to_segment((x, y), PARENT, c) <= EDGE_HALF_WIDTH)
+    near(PARENT) || CHILDREN.iter().any(|&c| near(c) || distance_to_segment((x, y), PARENT, c) <= EDGE_HALF_WIDTH)
 }
 
 fn distance_to_segment(p: (f64, f64), a: (f64, f64), b: (f64, f64)) -> f64 {

@@ -54,7 +54,6 @@ pub fn restore_jupyter_path() {
 const JUPYTER_PATH_ENV: &str = "JUPYTER_PATH";
 const SAVED_JUPYTER_PATH_ENV: &str = "MULTIPROC_KERNEL_SAVED_JUPYTER_PATH";
 
-
 /// Puts the toolchain's `target-libdir` (which holds `libstd-*.so`) first on `LD_LIBRARY_PATH`.
 ///
 /// Each cell is a cdylib built with `-Cprefer-dynamic`, so it needs `libstd-*.so`. Cargo writes its

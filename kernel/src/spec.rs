@@ -39,10 +39,7 @@ pub fn config_dir(kernel_dir: &Path) -> PathBuf {
 
 /// Writes `config` as the two files of an evcxr config directory, as (relative path, bytes) pairs.
 pub fn config_files(config: &EvcxrConfig) -> Vec<(&'static str, Vec<u8>)> {
-    vec![
-        ("init.evcxr", config.init.clone().into_bytes()),
-        ("prelude.rs", config.prelude.clone().into_bytes()),
-    ]
+    vec![("init.evcxr", config.init.clone().into_bytes()), ("prelude.rs", config.prelude.clone().into_bytes())]
 }
 
 /// Every file of the spec directory, as (path relative to it, bytes).
