@@ -11,10 +11,14 @@
 #   docker build -t multiproc-class .
 #   docker run --rm -p 8888:8888 multiproc-class
 
-# Rust at the version CI uses, on Debian bookworm (as CI). The toolchain stays in the image: the
-# kernel compiles every cell with it. Its CARGO_HOME and RUSTUP_HOME are writable by all users.
+# Python and Rust at the versions CI uses, on Debian bookworm (as CI). Python comes from the
+# official Python image, not Debian's package: Debian 12's python3 is 3.11.2, and requirements.txt
+# pins packages that need 3.11.5 or newer. The Rust toolchain is copied from the official Rust image
+# and stays in the image, owned by the notebook user: the kernel compiles every cell with it.
 ARG RUST_IMAGE=rust:1.95-slim-bookworm
-FROM ${RUST_IMAGE}
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+FROM ${RUST_IMAGE} AS rust
+FROM ${PYTHON_IMAGE}
 
 ARG NB_USER=jovyan
 ARG NB_UID=1000
@@ -30,32 +34,39 @@ ENV NB_USER=${NB_USER} \
     HOME=/home/${NB_USER} \
     SHELL=/bin/bash \
     LANG=C.UTF-8 \
-    LC_ALL=C.UTF-8
+    LC_ALL=C.UTF-8 \
+    RUSTUP_HOME=/usr/local/rustup \
+    CARGO_HOME=/usr/local/cargo
+COPY --from=rust --chown=${NB_UID}:users /usr/local/rustup /usr/local/rustup
+COPY --from=rust --chown=${NB_UID}:users /usr/local/cargo /usr/local/cargo
 
-# Python 3 with venv (scripts/setup.sh makes .venv with it); tini as PID 1, to reap processes that
-# outlive their parents (pool workers of an interrupted cell). gcc comes with the Rust image.
+# gcc and libc6-dev: rustc links every cell with them. tini as PID 1 reaps processes that outlive
+# their parents (pool workers of an interrupted cell).
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        python3 python3-venv python3-pip tini ca-certificates \
+        gcc libc6-dev tini ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --create-home --no-log-init --uid "${NB_UID}" --gid users --shell /bin/bash "${NB_USER}" \
- && install -d -o "${NB_UID}" -g users /opt/multiproc
+ && install -d -o "${NB_UID}" -g users /opt/multiproc /opt/multiproc-cache
 
 # The project lives outside $HOME, because JupyterHub mounts a volume over the home directory.
-# Caches go with it: the kernel's work directory (the pre-built library) and evcxr's crate cache
-# are found through XDG_CACHE_HOME, at build time and when a kernel starts.
-ENV XDG_CACHE_HOME=/opt/multiproc/cache \
+# So do the caches: the kernel's work directory (the pre-built library) and evcxr's crate cache are
+# found through XDG_CACHE_HOME, at build time and when a kernel starts. Not inside the project:
+# cargo refuses to build a work slot that sits below the project's workspace.
+ENV XDG_CACHE_HOME=/opt/multiproc-cache \
     PIP_NO_CACHE_DIR=1 \
-    PATH=/opt/multiproc/.venv/bin:${PATH}
+    PATH=/opt/multiproc/.venv/bin:/usr/local/cargo/bin:${PATH}
 COPY --chown=${NB_UID}:users . /opt/multiproc
 USER ${NB_UID}
 WORKDIR /opt/multiproc
 
 # The build: exactly the project's setup (.venv with JupyterLab, the kernel built and installed into
-# .venv, the library pre-built in the kernel's first work slot), then the image-only packages. The
-# kernel binary stays; cargo's intermediate files for it (about 1 GB) go.
+# .venv, the library pre-built in the kernel's first work slot), then the image-only packages and
+# "Rust (multiproc)" as the default kernel for new notebooks. The kernel binary stays; cargo's
+# intermediate files for it (about 1 GB) go.
 RUN scripts/setup.sh \
  && .venv/bin/python -m pip install --quiet --disable-pip-version-check -c requirements.txt ${IMAGE_EXTRAS} \
+ && install -D -m 644 docker/jupyter_server_config.json .venv/etc/jupyter/jupyter_server_config.json \
  && rm -rf target/release/build target/release/deps target/release/.fingerprint target/release/incremental \
  && target/release/multiproc-kernel help >/dev/null \
  && jupyter kernelspec list | grep -q rust-multiproc \
@@ -64,7 +75,8 @@ RUN scripts/setup.sh \
 
 WORKDIR ${HOME}
 EXPOSE 8888
-# tini reaps orphans; the entrypoint copies the notebooks into a fresh home, then execs the command
-# unchanged, so JupyterHub's and Binder's `jupyterhub-singleuser` (which replaces CMD) works.
-ENTRYPOINT ["tini", "-g", "--", "/opt/multiproc/docker/entrypoint.sh"]
+# tini reaps orphans (-s: also when it is not PID 1) and passes signals on to the whole group (-g);
+# the entrypoint copies the notebooks into a fresh home, then execs the command unchanged, so
+# JupyterHub's and Binder's `jupyterhub-singleuser ...` (which replaces CMD) runs as given.
+ENTRYPOINT ["tini", "-s", "-g", "--", "/opt/multiproc/docker/entrypoint.sh"]
 CMD ["jupyter", "lab", "--ip=0.0.0.0", "--port=8888", "--no-browser"]

@@ -31,7 +31,7 @@ has 'HOME=/home/\$\{NB_USER\}' "$D" || fail "HOME is not /home/\${NB_USER}"
 ok "runs as uid \${NB_UID} (default 1000), HOME=/home/\${NB_USER}"
 
 entry=$(grep -E '^ENTRYPOINT ' "$D" | tail -1)
-[ "$entry" = 'ENTRYPOINT ["tini", "-g", "--", "/opt/multiproc/docker/entrypoint.sh"]' ] ||
+[ "$entry" = 'ENTRYPOINT ["tini", "-s", "-g", "--", "/opt/multiproc/docker/entrypoint.sh"]' ] ||
     fail "unexpected ENTRYPOINT: $entry"
 [ -x docker/entrypoint.sh ] || fail "docker/entrypoint.sh is not executable"
 [ "$(grep -vE '^\s*(#|$)' docker/entrypoint.sh | tail -1)" = 'exec "$@"' ] ||
@@ -52,6 +52,12 @@ case " $extras " in *" jupyterhub=="*) ;; *) fail "IMAGE_EXTRAS does not pin jup
 .venv/bin/python -m pip install --dry-run --quiet --disable-pip-version-check -c requirements.txt $extras ||
     fail "IMAGE_EXTRAS ($extras) do not resolve with requirements.txt"
 ok "IMAGE_EXTRAS ($extras) resolve with the pins of requirements.txt"
+
+python3 -c 'import json, sys; c = json.load(open(sys.argv[1])); assert c["MappingKernelManager"]["default_kernel_name"] == "rust-multiproc"' \
+    docker/jupyter_server_config.json || fail "docker/jupyter_server_config.json does not make rust-multiproc the default kernel"
+grep -q 'docker/jupyter_server_config.json .venv/etc/jupyter/jupyter_server_config.json' "$D" ||
+    fail "$D does not install docker/jupyter_server_config.json into .venv/etc/jupyter"
+ok "new notebooks default to the rust-multiproc kernel"
 
 for p in target .venv; do
     grep -qxF "$p" .dockerignore || fail ".dockerignore does not exclude $p"
