@@ -289,6 +289,15 @@ pub fn json(res: &Results, targets: &[Target], info: &[(&str, String)]) -> Strin
         let _ = write!(o, "    {{\"key\": {}, \"label\": {}, \"unit\": {}, ", json_str(row.key), json_str(row.label), json_str(row.unit));
         let medians: Vec<String> = Side::ALL.iter().map(|s| format!("{}: {}", json_str(s.key()), json_num(row.median(*s)))).collect();
         let _ = write!(o, "\"median\": {{{}}}, ", medians.join(", "));
+        // The fastest sample: on a shared machine, what the code costs when nothing interferes.
+        let mins: Vec<String> = Side::ALL
+            .iter()
+            .map(|s| {
+                let min = row.samples[s.index()].as_ref().and_then(|v| v.iter().copied().reduce(f64::min));
+                format!("{}: {}", json_str(s.key()), json_num(min))
+            })
+            .collect();
+        let _ = write!(o, "\"min\": {{{}}}, ", mins.join(", "));
         let samples: Vec<String> = Side::ALL
             .iter()
             .map(|s| {
