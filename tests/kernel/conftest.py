@@ -189,4 +189,4 @@ def pytest_terminal_summary(terminalreporter):
     if TIMINGS:
         terminalreporter.section("kernel timings")
         for name, seconds in TIMINGS.items():
-            terminalreporter.write_line(f"{name}: {seconds:.1f} s")
+            terminalreporter.write_line(f"{name}: {seconds:.2f} s")

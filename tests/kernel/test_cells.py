@@ -165,42 +165,50 @@ println!("parent after content marker");
     assert "parent after content marker" in r.stdout, r
 
 
-@pytest.mark.skip(reason="waits for the Pool (issue 3): enable when multiproc::Pool lands")
-def test_function_defined_after_the_pool_runs_in_it(kernel):
-    # PLACE FOR THE POOL TEST (issue 3): one cell creates the pool, a later cell defines a function
-    # and maps it. Adjust the API names to the landed Pool.
+def test_function_defined_after_the_pool_was_created_runs_in_it(kernel):
+    # Every cell is new code that workers forked earlier do not have (issue 3).
     ok(kernel.execute("let pool = Pool::new(2).unwrap();"))
     r = ok(
         kernel.execute(
             """
-fn triple(x: u64) -> u64 { x * 3 }
-println!("mapped: {:?}", pool.map(triple, 1..=4u64).unwrap());
+fn triple(x: u64) -> (u64, u32) { (x * 3, std::process::id()) }
+let out = pool.map(triple, 1..=4u64).unwrap();
+let parent = std::process::id();
+println!("mapped: {:?}", out.iter().map(|r| r.0).collect::<Vec<_>>());
+println!("ran in workers: {}", out.iter().all(|r| r.1 != parent));
 """
         )
     )
     assert "mapped: [3, 6, 9, 12]" in r.stdout, r
+    assert "ran in workers: true" in r.stdout, r
 
 
 def test_interrupt_kills_the_cells_children_and_the_kernel_recovers(kernel):
+    # The pool of the previous test is still alive: its workers are children of the runtime too.
     msg_id = kernel.kc.execute(
         """
 let h = spawn(|| std::thread::sleep(std::time::Duration::from_secs(120))).unwrap();
 println!("child pid {}", h.pid());
+let pids: Vec<String> = active_children().iter().map(|c| c.pid().to_string()).collect();
+println!("all children {}", pids.join(","));
 let _ = h.join();
 println!("joined: the interrupt did not stop the cell");
 """
     )
-    seen = kernel.collect(msg_id, until=lambda r: re.search(r"child pid (\d+)\n", r.stdout))
-    pid = int(re.search(r"child pid (\d+)", seen.stdout).group(1))
-    assert not pid_gone(pid), "the child should still be sleeping"
+    seen = kernel.collect(msg_id, until=lambda r: re.search(r"all children [\d,]+\n", r.stdout))
+    child = int(re.search(r"child pid (\d+)", seen.stdout).group(1))
+    children = [int(p) for p in re.search(r"all children ([\d,]+)", seen.stdout).group(1).split(",")]
+    assert child in children and len(children) >= 3, seen  # the sleeper and two pool workers
+    assert not any(pid_gone(p) for p in children), "the children should still be alive"
 
     sent = time.monotonic()
     kernel.km.interrupt_kernel()  # interrupt_mode "message": an interrupt_request on the control channel
-    while not pid_gone(pid) and time.monotonic() - sent < 2.0:
+    while not all(pid_gone(p) for p in children) and time.monotonic() - sent < 2.0:
         time.sleep(0.02)
     gone_after = time.monotonic() - sent
-    assert pid_gone(pid), f"child {pid} still alive 2 s after the interrupt"
-    TIMINGS["interrupt -> child gone"] = gone_after
+    alive = [p for p in children if not pid_gone(p)]
+    assert not alive, f"children {alive} still alive 2 s after the interrupt"
+    TIMINGS["interrupt -> children gone"] = gone_after
 
     rest = kernel.collect(msg_id, timeout=30)
     assert "joined" not in rest.stdout, rest
