@@ -21,3 +21,5 @@ echo "== notebooks 00-06 top to bottom through the kernel, exercise checks with 
 
 echo "== browser test (JupyterLab in headless Chromium) =="
 tests/browser/run.sh
+echo "== classroom image recipe (docker/check.sh; no Docker engine on CI) =="
+docker/check.sh
