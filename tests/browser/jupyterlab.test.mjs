@@ -85,8 +85,8 @@ function findQ3() {
   return byText;
 }
 
-function codeCell(source) {
-  return { cell_type: 'code', execution_count: null, metadata: {}, outputs: [], source };
+function codeCell(id, source) {
+  return { cell_type: 'code', id, execution_count: null, metadata: {}, outputs: [], source };
 }
 
 /** The interrupt notebook: a pool, a long pool cell that prints its workers' pids, a follow-up. */
@@ -100,6 +100,7 @@ function interruptNotebook() {
     },
     cells: [
       codeCell(
+        'make-pool',
         [
           'let pool = Pool::new(2)?;',
           'println!("runtime pid {}", std::process::id());',
@@ -107,6 +108,7 @@ function interruptNotebook() {
         ].join('\n'),
       ),
       codeCell(
+        'long-pool-cell',
         [
           'println!("workers before the long map {:?}", pool.worker_pids());',
           'let done = pool.map(',
@@ -121,6 +123,7 @@ function interruptNotebook() {
         ].join('\n'),
       ),
       codeCell(
+        'after-interrupt',
         [
           'let again = Pool::new(2)?;',
           'let squares = again.map(|x: u64| x * x, 0..5)?;',
@@ -463,14 +466,18 @@ async function testInterrupt(page, server) {
 async function main() {
   fs.mkdirSync(OUT, { recursive: true });
   check(fs.existsSync(CHROMIUM), `${CHROMIUM} not found (tests/browser/run.sh installs Debian's chromium package)`);
+  fs.rmSync(LAB_LOG, { force: true });
   const q3 = findQ3();
   prepareWork();
   let server;
   let browser;
   const watchdog = setTimeout(async () => {
     console.error(`[browser-test] FAIL: the whole test ran over ${TEST_LIMIT_S} s; stopping`);
+    if (browser) await Promise.race([browser.close().catch(() => {}), sleep(5000)]);
+    // Ask the server to stop its kernels first; its process group is killed after 30 s at most.
+    await Promise.race([stopServer(server).catch(() => {}), sleep(30_000)]);
     try {
-      if (server) process.kill(-server.child.pid, 'SIGKILL');
+      if (server && !server.isGone()) process.kill(-server.child.pid, 'SIGKILL');
     } catch {}
     process.exit(1);
   }, TEST_LIMIT_S * 1000);
