@@ -61,12 +61,14 @@ USER ${NB_UID}
 WORKDIR /opt/multiproc
 
 # The build: exactly the project's setup (.venv with JupyterLab, the kernel built and installed into
-# .venv, the library pre-built in the kernel's first work slot), then the image-only packages and
-# "Rust (multiproc)" as the default kernel for new notebooks. The kernel binary stays; cargo's
-# intermediate files for it (about 1 GB) go.
+# .venv, the library pre-built in the kernel's first work slot), then the image-only packages,
+# "Rust (multiproc)" as the default kernel for new notebooks, and JupyterLab settings for a class
+# (no "Jupyter news?" prompt, no update check). The kernel binary stays; cargo's intermediate files
+# for it (about 1 GB) go.
 RUN scripts/setup.sh \
  && .venv/bin/python -m pip install --quiet --disable-pip-version-check -c requirements.txt ${IMAGE_EXTRAS} \
  && install -D -m 644 docker/jupyter_server_config.json .venv/etc/jupyter/jupyter_server_config.json \
+ && install -D -m 644 docker/lab-overrides.json .venv/share/jupyter/lab/settings/overrides.json \
  && rm -rf target/release/build target/release/deps target/release/.fingerprint target/release/incremental \
  && target/release/multiproc-kernel help >/dev/null \
  && jupyter kernelspec list | grep -q rust-multiproc \

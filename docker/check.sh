@@ -57,7 +57,11 @@ python3 -c 'import json, sys; c = json.load(open(sys.argv[1])); assert c["Mappin
     docker/jupyter_server_config.json || fail "docker/jupyter_server_config.json does not make rust-multiproc the default kernel"
 grep -q 'docker/jupyter_server_config.json .venv/etc/jupyter/jupyter_server_config.json' "$D" ||
     fail "$D does not install docker/jupyter_server_config.json into .venv/etc/jupyter"
-ok "new notebooks default to the rust-multiproc kernel"
+python3 -c 'import json, sys; c = json.load(open(sys.argv[1])); assert c["@jupyterlab/apputils-extension:notification"]["fetchNews"] == "false"' \
+    docker/lab-overrides.json || fail "docker/lab-overrides.json does not turn off the news prompt"
+grep -q 'docker/lab-overrides.json .venv/share/jupyter/lab/settings/overrides.json' "$D" ||
+    fail "$D does not install docker/lab-overrides.json as JupyterLab's overrides.json"
+ok "new notebooks default to the rust-multiproc kernel; JupyterLab asks no news question"
 
 for p in target .venv; do
     grep -qxF "$p" .dockerignore || fail ".dockerignore does not exclude $p"
