@@ -22,11 +22,6 @@ FROM ${PYTHON_IMAGE}
 
 ARG NB_USER=jovyan
 ARG NB_UID=1000
-# Packages only the image needs, held to the project's pins (-c requirements.txt):
-# jupyterhub gives `jupyterhub-singleuser` (a Hub supports single-user servers of its own and older
-# versions: set this to your Hub's version if it is older); notebook gives `jupyter notebook`,
-# which Binder can launch.
-ARG IMAGE_EXTRAS="jupyterhub==5.5.4 notebook==7.6.5"
 
 ENV NB_USER=${NB_USER} \
     NB_UID=${NB_UID} \
@@ -61,16 +56,23 @@ USER ${NB_UID}
 WORKDIR /opt/multiproc
 
 # The build: exactly the project's setup (.venv with JupyterLab, the kernel built and installed into
-# .venv, the library pre-built in the kernel's first work slot), then the image-only packages,
-# "Rust (multiproc)" as the default kernel for new notebooks, and JupyterLab settings for a class
-# (no "Jupyter news?" prompt, no update check). The kernel binary stays; cargo's intermediate files
-# for it (about 1 GB) go.
+# .venv, the library pre-built in the kernel's first work slot). The kernel binary stays; cargo's
+# intermediate files for it (about 1 GB) go.
 RUN scripts/setup.sh \
- && .venv/bin/python -m pip install --quiet --disable-pip-version-check -c requirements.txt ${IMAGE_EXTRAS} \
+ && rm -rf target/release/build target/release/deps target/release/.fingerprint target/release/incremental \
+ && target/release/multiproc-kernel help >/dev/null
+
+# Then, in a layer of its own, what only the image needs: the IMAGE_EXTRAS packages, held to the
+# project's pins (-c requirements.txt): jupyterhub gives `jupyterhub-singleuser` (a Hub supports
+# single-user servers of its own and older versions: set this to your Hub's version if the Hub is
+# older), notebook gives `jupyter notebook`, which Binder can launch; "Rust (multiproc)" as the
+# default kernel for new notebooks; JupyterLab settings for a class (no "Jupyter news?" prompt, no
+# update check); the notebooks in the home directory. IMAGE_EXTRAS is declared here rather than at
+# the top so that changing it does not redo the setup layer.
+ARG IMAGE_EXTRAS="jupyterhub==5.5.4 notebook==7.6.5"
+RUN .venv/bin/python -m pip install --quiet --disable-pip-version-check -c requirements.txt ${IMAGE_EXTRAS} \
  && install -D -m 644 docker/jupyter_server_config.json .venv/etc/jupyter/jupyter_server_config.json \
  && install -D -m 644 docker/lab-overrides.json .venv/share/jupyter/lab/settings/overrides.json \
- && rm -rf target/release/build target/release/deps target/release/.fingerprint target/release/incremental \
- && target/release/multiproc-kernel help >/dev/null \
  && jupyter kernelspec list | grep -q rust-multiproc \
  && command -v jupyterhub-singleuser \
  && cp -R notebooks "${HOME}/notebooks"
