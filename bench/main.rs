@@ -199,7 +199,9 @@ fn main() {
         let rust_sides: [(Side, RunGroup); 2] = [(Side::Raw, raw::run), (Side::Multiproc, mp::run)];
         for (side, run) in rust_sides {
             eprint!(" {}", side.key());
-            match run(group, &rust) {
+            // A panic (a bug in a side) is reported like an error: a benchmark never fails.
+            let outcome = std::panic::catch_unwind(|| run(group, &rust)).unwrap_or_else(|_| Err("panicked (see stderr)".into()));
+            match outcome {
                 Ok(found) => found.into_iter().for_each(|(k, v)| res.record(side, k, v)),
                 Err(e) => res.errors.push(format!("{group} on {}: {e}", side.key())),
             }

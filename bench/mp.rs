@@ -2,7 +2,7 @@
 
 use multiproc::{spawn, Pool};
 
-use crate::workloads::{cpu_task, sample, square, Samples, Sizes};
+use crate::workloads::{check, cpu_task, sample, square, Samples, Sizes};
 
 fn err(e: multiproc::Error) -> String {
     format!("multiproc: {e}")
@@ -32,12 +32,12 @@ pub fn run(group: &'static str, s: &Sizes) -> Result<Vec<(&'static str, Samples)
             let t = match group {
                 "map_100k" => sample(r.pool_ops, s.warmup, 1, || {
                     let v = pool.map(square, 0..s.map_items as u64).map_err(err)?;
-                    assert_eq!(v.len(), s.map_items);
+                    check(v.len() == s.map_items, "v.len() == s.map_items")?;
                     Ok(())
                 })?,
                 "map_chunk1" => sample(r.pool_ops, s.warmup, s.chunk1_items, || {
                     let v = pool.map_chunked(square, 0..s.chunk1_items as u64, 1).map_err(err)?;
-                    assert_eq!(v.len(), s.chunk1_items);
+                    check(v.len() == s.chunk1_items, "v.len() == s.chunk1_items")?;
                     Ok(())
                 })?,
                 "apply_async" => sample(r.pool_ops, s.warmup, s.async_tasks, || {
@@ -65,7 +65,7 @@ pub fn run(group: &'static str, s: &Sizes) -> Result<Vec<(&'static str, Samples)
             let bytes = s.result_bytes;
             let t = sample(r.result, s.warmup, 1, || {
                 let data: Vec<u8> = spawn(move || vec![1u8; bytes]).map_err(err)?.join().map_err(err)?;
-                assert_eq!(data.len(), bytes);
+                check(data.len() == bytes, "data.len() == bytes")?;
                 Ok(())
             })?;
             vec![("result_64mb", t)]

@@ -9,7 +9,7 @@ use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd};
 
-use crate::workloads::{cpu_task, sample, Samples, Sizes};
+use crate::workloads::{check, cpu_task, sample, Samples, Sizes};
 
 const STOP: u64 = u64::MAX;
 /// Bytes of requests kept in flight per worker: below the 64 KiB pipe capacity, so neither
@@ -262,7 +262,7 @@ pub fn run(group: &'static str, s: &Sizes) -> Result<Vec<(&'static str, Samples)
                     }
                 } else {
                     let out = pool.map(&items, chunksize).map_err(err)?;
-                    assert_eq!(out[n - 1], (n as u64 - 1) * (n as u64 - 1));
+                    check(out[n - 1] == (n as u64 - 1) * (n as u64 - 1), "the last square")?;
                 }
                 Ok(())
             })?;
@@ -280,7 +280,7 @@ pub fn run(group: &'static str, s: &Sizes) -> Result<Vec<(&'static str, Samples)
                 let mut data = Vec::with_capacity(bytes);
                 rx.read_to_end(&mut data).map_err(err)?;
                 wait(pid).map_err(err)?;
-                assert_eq!(data.len(), bytes);
+                check(data.len() == bytes, "data.len() == bytes")?;
                 Ok(())
             })?;
             vec![("result_64mb", t)]

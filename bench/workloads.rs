@@ -92,6 +92,15 @@ pub fn sample<T>(reps: usize, warmup: bool, per_op: usize, mut f: impl FnMut() -
     Ok(out)
 }
 
+/// A wrong result is reported as this workload's error, not a panic: the benchmark goes on.
+pub fn check(ok: bool, what: &str) -> Result<(), String> {
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("wrong result: expected {what}"))
+    }
+}
+
 /// The CPU-bound task: `iters` rounds of xorshift64, which the compiler cannot shorten.
 pub fn cpu_task(iters: u64) -> u64 {
     let mut x: u64 = 88_172_645_463_325_252;
