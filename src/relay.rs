@@ -9,8 +9,10 @@
 use std::io::{self, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
-/// The kernel treats stdout lines starting with this as its own control lines.
-const CONTROL_PREFIX: &[u8] = b"EVCXR_";
+/// What every evcxr control line contains (`EVCXR_EXECUTION_COMPLETE`, `EVCXR_BEGIN_CONTENT`, ...).
+const CONTROL_MARKER: &str = "EVCXR_";
+/// The same text with a zero-width space inside, which the kernel does not match.
+const DEFUSED_MARKER: &str = "EVCXR\u{200B}_";
 
 /// Lines longer than this are passed on in pieces, so one runaway line cannot eat memory.
 const MAX_LINE: usize = 64 * 1024;
@@ -106,12 +108,10 @@ impl LineRelay {
     fn emit(&self, line: &[u8]) {
         let text = String::from_utf8_lossy(line);
         let text = text.strip_suffix('\r').unwrap_or(&text);
-        let mut out = String::with_capacity(text.len() + 4);
-        if line.starts_with(CONTROL_PREFIX) {
-            // A zero-width space keeps the text readable while the kernel no longer matches it.
-            out.push('\u{200B}');
-        }
-        out.push_str(text);
+        // evcxr matches its control markers anywhere in a line (`EVCXR_BEGIN_CONTENT <mime>` is
+        // an unanchored regex), so every occurrence is broken with a zero-width space after
+        // "EVCXR": the text stays readable and the kernel no longer recognises it.
+        let mut out = text.replace(CONTROL_MARKER, DEFUSED_MARKER);
         out.push('\n');
         // Errors writing to our own stdout/stderr cannot be reported anywhere better.
         let _ = match self.target {

@@ -140,13 +140,6 @@ println!("parent after control line");
     assert r.stdout.strip() == "cell after control line", r
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="library bug: the relay defuses control lines with a leading zero-width space, but evcxr "
-    "0.22 matches `EVCXR_BEGIN_CONTENT <mime>` anywhere in a line (unanchored regex in "
-    "eval_context.rs), then swallows output up to EVCXR_END_CONTENT, the completion line included; "
-    "the fix belongs in src/relay.rs (break the marker inside the line)",
-)
 def test_child_printing_a_content_marker_does_not_hang_the_cell(kernel):
     msg_id = kernel.kc.execute(
         """
