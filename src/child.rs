@@ -45,7 +45,7 @@ pub(crate) fn fork_child(name: &str, body: impl FnOnce(ChildSide<'_>) -> i32) ->
     // The child's panic hook goes in before the fork, so the child never has to take std's
     // hook lock, which another thread may hold at the instant of the fork (see ForkHook).
     // Before the stdout/stderr locks: a panicking thread holds the hook lock while it waits for stderr.
-    let hook = crate::panic::ForkHook::install();
+    let hook = crate::panic::ForkHook::install(sys::thread_count() == Some(1));
 
     // Flush and hold std's stdout/stderr locks across the fork (hazards 8 and 11): no buffered
     // partial line is printed twice, and no other thread holds these locks in the child.
@@ -190,14 +190,13 @@ impl Child {
         self.stdout.drain();
         self.stderr.drain();
         if let Some(fd) = &self.result {
-            let mut buf = [0u8; 64 * 1024];
             loop {
-                match sys::read(fd.as_raw_fd(), &mut buf) {
+                match sys::read_append(fd.as_raw_fd(), &mut self.result_bytes, 64 * 1024) {
                     Ok(0) => {
                         self.result = None;
                         break;
                     }
-                    Ok(n) => self.result_bytes.extend_from_slice(&buf[..n]),
+                    Ok(_) => {}
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                     Err(_) => {

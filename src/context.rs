@@ -106,12 +106,13 @@ fn identity() -> Option<Identity> {
 /// still holds the parent's identity (if this crate started the parent too): its name is the
 /// parent's name, so `parent_process().name()` needs no help from the parent.
 pub(crate) fn set_identity_in_child(parent_pid: i32, name: &str) {
-    let parent_name = env::get(IDENTITY_VAR)
+    // Right after fork this process has exactly one thread: no need to ask /proc.
+    let parent_name = env::get_with(IDENTITY_VAR, true)
         .and_then(|value| Identity::parse(&value))
         .filter(|id| id.pid == parent_pid)
         .map_or_else(|| MAIN_NAME.to_string(), |id| id.name);
     let me = Identity { pid: crate::sys::getpid(), parent: parent_pid, name: name.to_string(), parent_name };
-    env::set(IDENTITY_VAR, &me.format());
+    env::set_with(IDENTITY_VAR, &me.format(), true);
     // The parent's counter stays in the environment; it carries the parent's pid, so
     // `next_process_name` ignores it and this child counts from 1.
     crate::sys::set_process_name(name);
@@ -120,14 +121,15 @@ pub(crate) fn set_identity_in_child(parent_pid: i32, name: &str) {
 /// The next default name, "Process-N", counting per process like Python.
 pub(crate) fn next_process_name() -> String {
     let me = crate::sys::getpid();
-    let count = env::get(COUNTER_VAR)
+    let single = env::single_threaded();
+    let count = env::get_with(COUNTER_VAR, single)
         .and_then(|v| {
             let (pid, n) = v.split_once(':')?;
             (pid.parse::<i32>().ok()? == me).then(|| n.parse::<u64>().ok()).flatten()
         })
         .unwrap_or(0)
         + 1;
-    env::set(COUNTER_VAR, &format!("{me}:{count}"));
+    env::set_with(COUNTER_VAR, &format!("{me}:{count}"), single);
     format!("Process-{count}")
 }
 
@@ -252,13 +254,19 @@ mod env {
 
     /// True when this process has exactly one thread (this one), so nothing can race with a
     /// direct access to `environ`, and a lock that looks held can only be a stale copy from fork.
-    fn single_threaded() -> bool {
+    pub(super) fn single_threaded() -> bool {
         crate::sys::thread_count() == Some(1)
     }
 
     /// The value of `key`, if set and valid UTF-8.
     pub(super) fn get(key: &str) -> Option<String> {
-        if !single_threaded() {
+        get_with(key, single_threaded())
+    }
+
+    /// [`get`], with the caller saying whether the process is single-threaded (a /proc read
+    /// saved on every process start).
+    pub(super) fn get_with(key: &str, single_threaded: bool) -> Option<String> {
+        if !single_threaded {
             return std::env::var(key).ok();
         }
         let key = CString::new(key).ok()?;
@@ -276,8 +284,8 @@ mod env {
 
     /// Sets `key` to `value`. In a single-threaded process the new `KEY=value` string is leaked
     /// (the C library's `setenv` leaks replaced strings the same way).
-    pub(super) fn set(key: &str, value: &str) {
-        if !single_threaded() {
+    pub(super) fn set_with(key: &str, value: &str, single_threaded: bool) {
+        if !single_threaded {
             std::env::set_var(key, value);
             return;
         }

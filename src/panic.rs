@@ -95,8 +95,8 @@ impl ForkHook {
     /// In the parent, just before fork. Does nothing in a single-threaded process, and on a
     /// panicking thread (std forbids changing the hook there); the child then installs its hook
     /// itself.
-    pub(crate) fn install() -> ForkHook {
-        if std::thread::panicking() || crate::sys::thread_count() == Some(1) {
+    pub(crate) fn install(single_threaded: bool) -> ForkHook {
+        if std::thread::panicking() || single_threaded {
             return ForkHook { restore: None, _serial: None };
         }
         let serial = SWAP.lock().unwrap_or_else(|poisoned| poisoned.into_inner());

@@ -14,6 +14,9 @@ const CONTROL_MARKER: &str = "EVCXR_";
 /// The same text with a zero-width space inside, which the kernel does not match.
 const DEFUSED_MARKER: &str = "EVCXR\u{200B}_";
 
+/// How much one read takes from a child's stream.
+const READ_CHUNK: usize = 8 * 1024;
+
 /// Lines longer than this are passed on in pieces, so one runaway line cannot eat memory.
 const MAX_LINE: usize = 64 * 1024;
 
@@ -59,18 +62,14 @@ impl LineRelay {
     pub(crate) fn drain(&mut self) {
         let Some(fd) = &self.fd else { return };
         let raw = fd.as_raw_fd();
-        let mut buf = [0u8; 16 * 1024];
         let mut eof = false;
         loop {
-            match crate::sys::read(raw, &mut buf) {
+            match crate::sys::read_append(raw, &mut self.pending, READ_CHUNK) {
                 Ok(0) => {
                     eof = true;
                     break;
                 }
-                Ok(n) => {
-                    self.pending.extend_from_slice(&buf[..n]);
-                    self.emit_complete_lines();
-                }
+                Ok(_) => self.emit_complete_lines(),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(_) => {

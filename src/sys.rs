@@ -5,7 +5,7 @@
 
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nix::sys::signal::{self, SigHandler, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
@@ -140,47 +140,6 @@ pub(crate) fn try_reap(pid: i32) -> io::Result<Option<i32>> {
     }
 }
 
-/// Reaps `pid`, waiting as long as it takes.
-pub(crate) fn reap(pid: i32) -> io::Result<i32> {
-    loop {
-        match waitpid(Pid::from_raw(pid), None) {
-            Ok(status) => {
-                if let Some(code) = status_to_code(status) {
-                    return Ok(code);
-                }
-            }
-            Err(nix::errno::Errno::EINTR) => continue,
-            Err(e) => return Err(to_io(e)),
-        }
-    }
-}
-
-/// Waits up to `limit` for `pid` to end and reaps it; `Ok(None)` if it is still running.
-/// Sleeps in `poll` on the pidfd when there is one, else in short naps.
-pub(crate) fn reap_within(pid: i32, pidfd: Option<BorrowedFd<'_>>, limit: Duration) -> io::Result<Option<i32>> {
-    let deadline = Instant::now() + limit;
-    let mut nap = Duration::from_micros(50);
-    loop {
-        if let Some(code) = try_reap(pid)? {
-            return Ok(Some(code));
-        }
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Ok(None);
-        }
-        match pidfd {
-            Some(fd) => {
-                let mut fds = [libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 }];
-                poll(&mut fds, Some(left))?;
-            }
-            None => {
-                std::thread::sleep(nap.min(left));
-                nap = (nap * 2).min(Duration::from_millis(10));
-            }
-        }
-    }
-}
-
 /// Sends `sig` to `pid`. Callers only signal pids they have not reaped yet, so the pid cannot
 /// have been reused by another process.
 /// [kill(2)](https://man7.org/linux/man-pages/man2/kill.2.html)
@@ -214,31 +173,39 @@ pub(crate) fn getpid() -> i32 {
     nix::unistd::getpid().as_raw()
 }
 
-/// The pid of the calling process's parent.
-pub(crate) fn getppid() -> i32 {
-    nix::unistd::getppid().as_raw()
-}
-
-/// How many threads the calling process has, or None if unknown. Read from field 20 of
-/// /proc/self/stat with one `read` into a stack buffer: it runs on every process start, so it
-/// avoids the allocation and repeated reads of a general file read.
-/// [proc_pid_stat(5)](https://man7.org/linux/man-pages/man5/proc_pid_stat.5.html)
+/// How many threads the calling process has, or None if unknown. The link count of
+/// /proc/self/task is 2 plus one per thread: one `stat` call, with no file contents for the
+/// kernel to format. It runs on every process start, so it is kept this cheap.
+/// [proc(5)](https://man7.org/linux/man-pages/man5/proc.5.html)
 pub(crate) fn thread_count() -> Option<usize> {
-    use std::io::Read;
-    let mut file = std::fs::File::open("/proc/self/stat").ok()?;
-    let mut buf = [0u8; 1024];
-    let n = file.read(&mut buf).ok()?;
-    let stat = std::str::from_utf8(&buf[..n]).ok()?;
-    // Fields after the command name, which is in parentheses and may contain spaces: state is
-    // field 3, num_threads field 20, so it is the 18th field after the closing parenthesis.
-    let after = &stat[stat.rfind(')')? + 1..];
-    after.split_ascii_whitespace().nth(17)?.parse().ok()
+    use std::os::unix::fs::MetadataExt;
+    let links = std::fs::metadata("/proc/self/task").ok()?.nlink();
+    usize::try_from(links).ok()?.checked_sub(2).filter(|&n| n > 0)
 }
 
 /// Reads into `buf` from `fd` (one `read` call): `Ok(0)` is end-of-file.
 /// [read(2)](https://man7.org/linux/man-pages/man2/read.2.html)
 pub(crate) fn read(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
     nix::unistd::read(fd, buf).map_err(to_io)
+}
+
+/// Appends up to `max` bytes read from `fd` (one `read` call) to `buf`: `Ok(0)` is end-of-file.
+/// Reads into the vector's spare capacity, so no buffer is zeroed: after a fork the parent's
+/// pages are copy-on-write, and zeroing a large stack buffer on every read cost page faults.
+pub(crate) fn read_append(fd: RawFd, buf: &mut Vec<u8>, max: usize) -> io::Result<usize> {
+    buf.reserve(max);
+    let spare = buf.spare_capacity_mut();
+    let len = spare.len().min(max);
+    // SAFETY: `spare` is writable memory of at least `len` bytes owned by `buf`; read(2) writes
+    // at most `len` bytes into it and returns how many, and only those are marked initialized.
+    let n = unsafe { libc::read(fd, spare.as_mut_ptr().cast(), len) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let n = n as usize;
+    // SAFETY: read(2) initialized the first `n` bytes of the spare capacity.
+    unsafe { buf.set_len(buf.len() + n) };
+    Ok(n)
 }
 
 /// Writes all of `buf` to `fd`, retrying on EINTR and short writes.
