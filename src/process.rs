@@ -113,15 +113,15 @@ impl<R: Serialize + DeserializeOwned + 'static> Process<R> {
             }
         };
         let child = fork_child(&self.name, move |side| {
-            let outcome = Outcome::of(body);
             let mut bytes = Vec::new();
-            outcome.write_to(&mut bytes);
+            let returned = crate::wire::record(&mut bytes, body);
             if crate::sys::write_all(side.result, &bytes).is_err() {
                 return 1;
             }
-            match outcome {
-                Outcome::Returned(_) => 0,
-                _ => 1,
+            if returned {
+                0
+            } else {
+                1
             }
         })?;
         self.state = State::Started(child);

@@ -9,10 +9,10 @@
 
 use serde::{de::DeserializeOwned, Serialize};
 
-use crate::wire::Outcome;
+use crate::wire::{record, record_encode_failed};
 
 /// Calls a task function: `data` is the function value, `input` the encoded arguments; the
-/// tagged [`Outcome`] is appended to `out`.
+/// tagged outcome (see [`crate::wire::record`]) is appended to `out`.
 ///
 /// # Safety
 /// `data` must point to a live value of the function type this trampoline was made for.
@@ -66,11 +66,10 @@ where
     // SAFETY: the caller guarantees `data` points to a live F (for a zero-sized F any aligned,
     // non-null pointer does).
     let f = unsafe { &*(data as *const F) };
-    let outcome = match crate::wire::decode::<Vec<A>>(input, "the task's arguments") {
-        Ok(items) => Outcome::of(|| items.into_iter().map(f).collect::<Vec<R>>()),
-        Err(e) => Outcome::EncodeFailed(e.to_string()),
-    };
-    outcome.write_to(out);
+    match crate::wire::decode::<Vec<A>>(input, "the task's arguments") {
+        Ok(items) => drop(record(out, || items.into_iter().map(f).collect::<Vec<R>>())),
+        Err(e) => record_encode_failed(out, &e.to_string()),
+    }
 }
 
 /// The trampoline for `starmap`: input is a `Vec<Args>` (one chunk), output a `Vec<R>`.
@@ -85,11 +84,10 @@ where
 {
     // SAFETY: as in `call_chunk`.
     let f = unsafe { &*(data as *const F) };
-    let outcome = match crate::wire::decode::<Vec<Args>>(input, "the task's arguments") {
-        Ok(items) => Outcome::of(|| items.into_iter().map(|args| f.call_star(args)).collect::<Vec<R>>()),
-        Err(e) => Outcome::EncodeFailed(e.to_string()),
-    };
-    outcome.write_to(out);
+    match crate::wire::decode::<Vec<Args>>(input, "the task's arguments") {
+        Ok(items) => drop(record(out, || items.into_iter().map(|args| f.call_star(args)).collect::<Vec<R>>())),
+        Err(e) => record_encode_failed(out, &e.to_string()),
+    }
 }
 
 /// The trampoline for `apply`-style calls: input is the argument tuple, output one value.
@@ -104,11 +102,10 @@ where
 {
     // SAFETY: as in `call_chunk`.
     let f = unsafe { &*(data as *const F) };
-    let outcome = match crate::wire::decode::<Args>(input, "the task's arguments") {
-        Ok(args) => Outcome::of(|| f.call_star(args)),
-        Err(e) => Outcome::EncodeFailed(e.to_string()),
-    };
-    outcome.write_to(out);
+    match crate::wire::decode::<Args>(input, "the task's arguments") {
+        Ok(args) => drop(record(out, || f.call_star(args))),
+        Err(e) => record_encode_failed(out, &e.to_string()),
+    }
 }
 
 /// A registered task function, as the pool's scheduler sees it.

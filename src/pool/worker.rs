@@ -185,7 +185,7 @@ fn worker_main(tasks: BorrowedFd<'_>, results: BorrowedFd<'_>, setup: &WorkerSet
                 out.extend_from_slice(&frame::INIT_FAILED.to_le_bytes());
                 out.extend_from_slice(&0u32.to_le_bytes());
                 out.extend_from_slice(&0u64.to_le_bytes());
-                crate::wire::Outcome::Panicked(info).write_to(out);
+                crate::wire::record_panic(out, &info);
             });
             let _ = sys::write_all(results, &out);
             return 1;
