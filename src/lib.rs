@@ -116,6 +116,7 @@
 //! single-threaded child.
 
 #![deny(unsafe_op_in_unsafe_fn)]
+
 #![warn(missing_docs)]
 
 mod child;
@@ -158,3 +159,8 @@ pub mod prelude {
     };
     pub use crate::{pipe, Array, Barrier, Condition, Connection, Event, JoinableQueue, Lock, Queue, RLock, Semaphore, SharedMemory, Value};
 }
+
+/// The README's Rust example, compiled and run with the doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
