@@ -163,6 +163,13 @@ impl Drop for ForkHook {
     }
 }
 
+/// Registers this thread's panic-location slot in the parent, so a child (a copy of this thread)
+/// does not register it again: registering a thread-local destructor allocates and binds
+/// symbols, page faults every child would pay.
+pub(crate) fn warm_up_for_children() {
+    LAST_LOCATION.with(|_| ());
+}
+
 /// Runs `f` in a child, turning a panic into a [`PanicInfo`] (message, location, pid).
 pub(crate) fn catch<R>(f: impl FnOnce() -> R) -> Result<R, PanicInfo> {
     install_hook();

@@ -97,6 +97,33 @@ pub(crate) fn prepare_child(parent_pid: i32, stdout: Option<RawFd>, stderr: Opti
     Ok(())
 }
 
+/// Makes the dynamic linker resolve, in the parent, every C library function a new child calls.
+///
+/// Symbols are bound lazily on first call, by writing the resolved address into the calling
+/// object's table. A function only children call would be resolved again in every child, each
+/// time a symbol search plus a copy-on-write page fault: about a third of the cost of starting a
+/// process. Calling each once here, with harmless arguments, binds them for all later forks.
+/// Idempotent and cheap; the flag is per copy of this crate (each notebook cell warms its own).
+pub(crate) fn warm_up_for_children() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static WARM: AtomicBool = AtomicBool::new(false);
+    if WARM.swap(true, Ordering::Relaxed) {
+        return;
+    }
+    let _ = nix::sys::prctl::get_pdeathsig();
+    let _ = nix::sys::prctl::get_name();
+    let _ = nix::unistd::getppid();
+    let _ = signal::sigprocmask(signal::SigmaskHow::SIG_BLOCK, None, None);
+    // SAFETY: a null new action only reads SIGHUP's current action into `old`.
+    unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(libc::SIGHUP, std::ptr::null(), &mut old);
+    }
+    // dup2 of an fd onto itself checks the fd and changes nothing.
+    let _ = nix::unistd::dup2(2, 2);
+    let _ = std::fs::File::open("/dev/null");
+}
+
 /// Restores every catchable signal to its default action and empties the signal mask. Rust
 /// ignores SIGPIPE and evcxr catches SIGSEGV/SIGBUS/SIGILL to abort (hazard 7): a child must die
 /// of the signal that really hit it, so `exitcode()` tells the truth.
@@ -105,8 +132,9 @@ fn reset_signals() {
         if matches!(sig, Signal::SIGKILL | Signal::SIGSTOP) {
             continue;
         }
+        let default = signal::SigAction::new(SigHandler::SigDfl, signal::SaFlags::empty(), signal::SigSet::empty());
         // SAFETY: SIG_DFL installs no Rust handler, so no handler can run with broken invariants.
-        let _ = unsafe { signal::signal(sig, SigHandler::SigDfl) };
+        let _ = unsafe { signal::sigaction(sig, &default) };
     }
     let _ = signal::sigprocmask(signal::SigmaskHow::SIG_SETMASK, Some(&signal::SigSet::empty()), None);
 }
@@ -189,11 +217,17 @@ pub(crate) fn read(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
     nix::unistd::read(fd, buf).map_err(to_io)
 }
 
-/// Appends up to `max` bytes read from `fd` (one `read` call) to `buf`: `Ok(0)` is end-of-file.
+/// Appends up to `max` bytes read from `fd` (one `read` call; fewer when `buf` has less spare
+/// room) to `buf`: `Ok(0)` is end-of-file.
 /// Reads into the vector's spare capacity, so no buffer is zeroed: after a fork the parent's
 /// pages are copy-on-write, and zeroing a large stack buffer on every read cost page faults.
 pub(crate) fn read_append(fd: RawFd, buf: &mut Vec<u8>, max: usize) -> io::Result<usize> {
-    buf.reserve(max);
+    // Room for what is already there again (doubling), at least 1 KiB, at most `max`: most
+    // children send a few bytes, and a large fresh buffer per child costs the allocator a heap
+    // extension and page faults, while big results still arrive in large reads.
+    if buf.capacity() == buf.len() {
+        buf.reserve(buf.len().clamp(1024, max.max(1024)));
+    }
     let spare = buf.spare_capacity_mut();
     let len = spare.len().min(max);
     // SAFETY: `spare` is writable memory of at least `len` bytes owned by `buf`; read(2) writes
