@@ -115,6 +115,7 @@ impl<R: Serialize + DeserializeOwned + 'static> Process<R> {
         let child = fork_child(&self.name, move |side| {
             let mut bytes = Vec::new();
             let returned = crate::wire::record(&mut bytes, body);
+            crate::sys::grow_pipe_for(side.result, bytes.len());
             if crate::sys::write_all(side.result, &bytes).is_err() {
                 return 1;
             }

@@ -242,6 +242,20 @@ pub(crate) fn read_append(fd: RawFd, buf: &mut Vec<u8>, max: usize) -> io::Resul
     Ok(n)
 }
 
+/// Enlarges the pipe behind `fd` (up to the system's unprivileged limit, usually 1 MiB) when
+/// `bytes` are about to go through it and exceed its default 64 KiB: each refill of a full pipe
+/// costs the writer and the reader a wake-up, which dominates moving tens of megabytes.
+/// Best effort: a refusal leaves the pipe as it was.
+/// [pipe(7)](https://man7.org/linux/man-pages/man7/pipe.7.html)
+pub(crate) fn grow_pipe_for(fd: BorrowedFd<'_>, bytes: usize) {
+    const DEFAULT_PIPE: usize = 64 * 1024;
+    const UNPRIVILEGED_MAX: libc::c_int = 1 << 20;
+    if bytes > DEFAULT_PIPE {
+        // SAFETY: F_SETPIPE_SZ takes an int and changes only the pipe's capacity.
+        unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETPIPE_SZ, UNPRIVILEGED_MAX) };
+    }
+}
+
 /// Writes all of `buf` to `fd`, retrying on EINTR and short writes.
 pub(crate) fn write_all(fd: BorrowedFd<'_>, mut buf: &[u8]) -> io::Result<()> {
     while !buf.is_empty() {
