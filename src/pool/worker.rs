@@ -178,6 +178,8 @@ impl Worker {
 /// The worker's main loop: run every task frame, send results in batches, exit on EXIT, on
 /// end-of-file, or after `max_tasks`.
 fn worker_main(tasks: BorrowedFd<'_>, results: BorrowedFd<'_>, setup: &WorkerSetup<'_>) -> i32 {
+    // A worker lives long and may send large results: give its result pipe room once.
+    sys::grow_pipe_for(results, usize::MAX);
     if let Some(init) = setup.initializer {
         if let Err(info) = crate::panic::catch(init) {
             let mut out = Vec::new();
