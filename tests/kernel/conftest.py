@@ -5,15 +5,19 @@ through JUPYTER_PATH), so the tests never touch the user's Jupyter setup and alw
 config that `install` ships. Every wait has a time limit.
 """
 
-import os
 import re
 import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import sys
+
 import pytest
 from jupyter_client.manager import KernelManager
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from jupyter_env import private_jupyter  # noqa: E402  (tests/jupyter_env.py)
 
 ROOT = Path(__file__).resolve().parents[2]
 KERNEL_BIN = ROOT / "target" / "release" / "multiproc-kernel"
@@ -154,18 +158,8 @@ def jupyter_path(tmp_path_factory):
     decoy = prefix / "share" / "jupyter" / "kernels" / "rust"
     decoy.mkdir(parents=True)
     (decoy / "kernel.json").write_text(DECOY_SPEC)
-    saved = {k: os.environ.get(k) for k in ("JUPYTER_PATH", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTER_CONFIG_DIR")}
-    os.environ["JUPYTER_PATH"] = str(prefix / "share" / "jupyter")
-    os.environ["JUPYTER_DATA_DIR"] = str(base / "data")
-    os.environ["JUPYTER_RUNTIME_DIR"] = str(base / "runtime")
-    os.environ["JUPYTER_CONFIG_DIR"] = str(base / "config")
-    yield spec_dir
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
-
+    with private_jupyter(base, prefix):
+        yield spec_dir
 
 def start_kernel(log_dir: Path, name: str) -> Kernel:
     return Kernel(log_dir / f"{name}.log")

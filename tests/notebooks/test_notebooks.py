@@ -13,7 +13,6 @@ limit. There is deliberately no conftest.py here: tests/kernel's test modules im
 """
 
 import copy
-import os
 import re
 import subprocess
 import sys
@@ -23,6 +22,9 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from jupyter_env import private_jupyter  # noqa: E402  (tests/jupyter_env.py)
 
 ROOT = Path(__file__).resolve().parents[2]
 KERNEL_BIN = ROOT / "target" / "release" / "multiproc-kernel"
@@ -125,19 +127,8 @@ def notebook_kernel(tmp_path_factory):
     base = tmp_path_factory.mktemp("notebook-jupyter")
     prefix = base / "prefix"
     subprocess.run([str(KERNEL_BIN), "install", "--prefix", str(prefix)], check=True, capture_output=True, text=True, timeout=60)
-    names = ("JUPYTER_PATH", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTER_CONFIG_DIR")
-    saved = {k: os.environ.get(k) for k in names}
-    os.environ["JUPYTER_PATH"] = str(prefix / "share" / "jupyter")
-    os.environ["JUPYTER_DATA_DIR"] = str(base / "data")
-    os.environ["JUPYTER_RUNTIME_DIR"] = str(base / "runtime")
-    os.environ["JUPYTER_CONFIG_DIR"] = str(base / "config")
-    yield base
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
-
+    with private_jupyter(base, prefix):
+        yield base
 
 @pytest.fixture(scope="session")
 def runner(notebook_kernel, pytestconfig):
