@@ -516,7 +516,7 @@ impl Pool {
         I: IntoIterator<Item = A>,
         I::IntoIter: 'p,
     {
-        Imap::new(self, f, items.into_iter().map(Ok::<A, std::convert::Infallible>), 1, true)
+        self.imap_chunked(f, items, 1)
     }
 
     /// [`imap`](Pool::imap) with `chunksize` items per task (0 is treated as 1).
@@ -555,7 +555,7 @@ impl Pool {
         I: IntoIterator<Item = A>,
         I::IntoIter: 'p,
     {
-        Imap::new(self, f, items.into_iter().map(Ok::<A, std::convert::Infallible>), 1, false)
+        self.imap_unordered_chunked(f, items, 1)
     }
 
     /// [`imap_unordered`](Pool::imap_unordered) with `chunksize` items per task.
