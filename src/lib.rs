@@ -19,6 +19,18 @@
 //! | `sys.exit(3)` in the child | `multiproc::exit(3)` |
 //! | an exception in the child | a panic: `join()` returns an error with message, file, line and pid |
 //! | `current_process()`, `parent_process()`, `active_children()`, `cpu_count()` | the same names |
+//! | `with Pool(4) as pool:` | `let pool = Pool::new(4)?;` (dropping it terminates the workers) or `Pool::scoped(4, \|pool\| ...)` |
+//! | `Pool(processes=2, initializer=f, maxtasksperchild=10)` | `Pool::builder().processes(2).initializer(f).max_tasks_per_child(10).build()?` |
+//! | `pool.map(f, items)` / `map(f, items, chunksize=20)` | `pool.map(f, items)?` / `pool.map_chunked(f, items, 20)?` (results in order, a `Vec`) |
+//! | `pool.starmap(f, [(1, 2), (3, 4)])` | `pool.starmap(f, [(1, 2), (3, 4)])?` (`f` takes two arguments) |
+//! | `pool.imap(f, it)` / `imap_unordered(f, it)` | `pool.imap(f, it)` / `pool.imap_unordered(f, it)`: iterators of `Result`, input pulled lazily |
+//! | `pool.apply(f, (x, y))` | `pool.apply(f, (x, y))?` |
+//! | `r = pool.apply_async(f, (x,))`; `r.get(timeout=1)` | `let mut r = pool.apply_async(f, (x,))?;` `r.get_timeout(Duration::from_secs(1))?` or `r.get()?` |
+//! | `r.ready()`, `r.successful()`, `r.wait()` | the same names |
+//! | `apply_async(f, args, error_callback=cb)` | `pool.apply_async_with_error_callback(f, args, cb)?` |
+//! | `pool.close()`; `pool.join()` / `pool.terminate()` | the same names (`join` needs `close` or `terminate` first) |
+//! | a lambda or local function as the task: `PicklingError` | closures work, captured values included; nothing but arguments and results is serialized |
+//! | a worker killed mid-task: `map` hangs forever | that task fails with an error naming the worker's pid and signal; a new worker takes its place |
 //! | `a, b = Pipe()` / `Pipe(duplex=False)` | `let (a, b) = pipe(true)?;` / `let (reader, writer) = pipe(false)?;` |
 //! | `conn.send(x)` / `conn.recv()` | `conn.send(&x)?` / `let x: T = conn.recv()?` (or `recv_timeout(d)`) |
 //! | `conn.send_bytes(b)` / `conn.recv_bytes()` / `conn.poll(0.1)` | the same names; `poll(Duration::from_millis(100))?` |
