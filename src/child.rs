@@ -75,10 +75,7 @@ pub(crate) fn fork_child(name: &str, body: impl FnOnce(ChildSide<'_>) -> i32) ->
                     drop((out_w, err_w));
                     crate::context::set_identity_in_child(parent_pid, name);
                     let side = ChildSide { result: res_w.as_fd() };
-                    match crate::panic::catch(|| body(side)) {
-                        Ok(code) => code,
-                        Err(_) => 1,
-                    }
+                    crate::panic::catch(|| body(side)).unwrap_or(1)
                 }
                 Err(_) => 1,
             };

@@ -59,7 +59,8 @@ mod tests {
     #[test]
     fn own_code_is_in_the_snapshot_and_heap_is_not() {
         let map = CodeMap::current();
-        assert!(map.contains(own_code_is_in_the_snapshot_and_heap_is_not as usize));
+        let code: fn() = own_code_is_in_the_snapshot_and_heap_is_not;
+        assert!(map.contains(code as usize));
         let heap = Box::new(0u64);
         assert!(!map.contains(&*heap as *const u64 as usize));
     }

@@ -28,8 +28,11 @@ const MAX_WINDOW: usize = 256;
 /// outcome bytes, or an error decided by the parent (worker died, pool terminated).
 pub(crate) type Done = Result<(i32, Vec<u8>)>;
 
+/// An error callback given to `apply_async_with_error_callback`.
+pub(crate) type ErrorCallback = Box<dyn FnOnce(&Error) + Send>;
+
 /// A callback to run, with the error it gets, once the engine lock is released.
-pub(crate) type FiredCallback = (Box<dyn FnOnce(&Error) + Send>, Error);
+pub(crate) type FiredCallback = (ErrorCallback, Error);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum PoolState {
@@ -57,7 +60,7 @@ pub(crate) struct Engine {
     done: HashMap<u64, Done>,
     /// Ids whose result nobody will take (cancelled map, dropped AsyncResult).
     forgotten: HashSet<u64>,
-    callbacks: HashMap<u64, Box<dyn FnOnce(&Error) + Send>>,
+    callbacks: HashMap<u64, ErrorCallback>,
     fired: Vec<FiredCallback>,
     /// Function values of `apply_async` tasks, kept alive until a worker that has them runs them.
     keepalive: HashMap<u64, Box<dyn Any + Send>>,
@@ -147,7 +150,7 @@ impl Engine {
         self.keepalive.insert(id, value);
     }
 
-    pub(crate) fn on_error(&mut self, id: u64, callback: Box<dyn FnOnce(&Error) + Send>) {
+    pub(crate) fn on_error(&mut self, id: u64, callback: ErrorCallback) {
         match self.done.get(&id) {
             Some(done) => {
                 if let Some(err) = done_error(done) {
