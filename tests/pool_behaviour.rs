@@ -368,7 +368,11 @@ fn closures_capturing_values_made_after_the_pool_run_on_fresh_workers() {
         assert!(before.iter().all(|p| !after.contains(p)), "stale workers must be replaced");
         // A named function needs no new workers.
         assert_eq!(pool.map(sqr, 0..4).unwrap(), vec![0, 1, 4, 9]);
-        assert_eq!(pool.worker_pids(), after);
+        let mut now = pool.worker_pids();
+        let mut after = after;
+        now.sort();
+        after.sort();
+        assert_eq!(now, after);
         // A borrowed local closure works with map (no 'static needed).
         let factor = 7;
         let scaled = pool.map(|x: i64| x * factor, 0..3).unwrap();

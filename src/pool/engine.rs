@@ -416,7 +416,7 @@ impl Engine {
                 i += 1;
                 continue;
             }
-            let mut w = self.workers.swap_remove(i);
+            let mut w = self.workers.remove(i); // keeps the others in order: worker_pids() stays stable
             let code = w.child.exit_code().unwrap_or(0);
             let who = format!("pool worker (pid {})", w.pid());
             let mut in_flight = std::mem::take(&mut w.in_flight);
