@@ -13,9 +13,6 @@ use crate::error::{Error, Result};
 use crate::relay::{poll_entry, LineRelay, Target};
 use crate::sys;
 
-/// How long `join` keeps checking, without sleeping, for a child that sent its result to exit.
-const EXIT_SPIN: Duration = Duration::from_micros(200);
-
 /// A forked child seen from the parent: its pid, the read ends of its output and result pipes,
 /// and its exit code once reaped.
 #[derive(Debug)]
@@ -133,9 +130,6 @@ impl Child {
                 self.close_pipes();
                 return Ok(self.exit_code);
             }
-            if self.has_sent_result() && self.reap_soon(deadline)? {
-                continue;
-            }
             let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             self.pump(left)?;
             if left.is_some_and(|l| l.is_zero()) {
@@ -147,30 +141,6 @@ impl Child {
                 return Ok(None);
             }
         }
-    }
-
-    /// True once the child has written its result: it is about to exit.
-    fn has_sent_result(&self) -> bool {
-        !self.result_bytes.is_empty() || self.result.is_none()
-    }
-
-    /// Waits up to [`EXIT_SPIN`] (and no later than `deadline`) for a child that is about to exit,
-    /// by trying to reap it between yields. Sleeping in `poll` until its exit wakes us costs more
-    /// than the exit itself on a small machine (an idle CPU to wake, a context switch), about a
-    /// sixth of a process's start + join. Returns true if it was reaped.
-    fn reap_soon(&mut self, deadline: Option<Instant>) -> Result<bool> {
-        let mut until = Instant::now() + EXIT_SPIN;
-        if let Some(deadline) = deadline {
-            until = until.min(deadline);
-        }
-        while Instant::now() < until {
-            if let Some(code) = sys::try_reap(self.pid).map_err(|e| Error::io("waitpid", e).with_pid(self.pid))? {
-                self.exit_code = Some(code);
-                return Ok(true);
-            }
-            std::thread::yield_now();
-        }
-        Ok(false)
     }
 
     /// Reaps the child if it ended, then reads everything it left in its pipes and closes them.
