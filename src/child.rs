@@ -162,16 +162,9 @@ impl Child {
     /// Sleeps until output, a result or the child's exit arrives (at most `limit`), then drains.
     fn pump(&mut self, limit: Option<Duration>) -> Result<()> {
         let mut fds: Vec<libc::pollfd> = Vec::with_capacity(4);
-        fds.extend(poll_entry(&self.stdout));
-        fds.extend(poll_entry(&self.stderr));
-        if let Some(fd) = &self.result {
-            fds.push(libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 });
-        }
+        self.poll_fds(&mut fds);
         let limit = match &self.pidfd {
-            Some(fd) => {
-                fds.push(libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 });
-                limit
-            }
+            Some(_) => limit,
             // Without a pidfd nothing wakes us at exit: nap briefly and look again.
             None => Some(limit.map_or(Duration::from_millis(5), |l| l.min(Duration::from_millis(5)))),
         };
