@@ -322,9 +322,6 @@ impl Engine {
                             retired = true;
                         }
                     }
-                    if max_tasks.is_some() {
-                        // Workers that reached max_tasks_per_child exit by themselves; nothing to do.
-                    }
                     return retired;
                 }
             }
