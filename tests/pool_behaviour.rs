@@ -2,25 +2,13 @@
 //! and friends), numbered as in `python-multiprocessing.md`, plus what Python cannot do.
 //! Every test runs under a time limit, so a hang fails instead of stalling CI.
 
-use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use multiproc::{Error, ErrorKind, Pool};
-use serde::{Deserialize, Serialize};
 
-/// Runs `body` on a thread and fails the test if it takes longer than `limit`.
-fn within<T: Send + 'static>(limit: Duration, body: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(body());
-    });
-    match rx.recv_timeout(limit) {
-        Ok(value) => value,
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("timed out after {limit:?}"),
-        Err(mpsc::RecvTimeoutError::Disconnected) => panic!("the test body panicked"),
-    }
-}
+mod process_support;
+use process_support::{within, Unserializable};
 
 const LIMIT: Duration = Duration::from_secs(30);
 
@@ -192,15 +180,6 @@ fn error_callback_and_get_both_see_the_error() {
         assert_eq!(err.panic().unwrap().message, "failed on 4");
         assert_eq!(*seen.lock().unwrap(), vec!["failed on 4".to_string()]);
     });
-}
-
-/// A value whose serialization always fails, like CPython's `unpickleable_result`.
-#[derive(Debug, Deserialize)]
-struct Unserializable;
-impl Serialize for Unserializable {
-    fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
-        Err(serde::ser::Error::custom("this value refuses to be serialized"))
-    }
 }
 
 // 20. _TestPool.test_unpickleable_result

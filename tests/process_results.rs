@@ -133,16 +133,6 @@ fn large_vec_u8_round_trips() {
     assert_reaped(pid);
 }
 
-/// A value whose `Serialize` fails.
-#[derive(Debug, Deserialize)]
-struct Unserializable;
-
-impl Serialize for Unserializable {
-    fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
-        Err(serde::ser::Error::custom("this value refuses to be serialized"))
-    }
-}
-
 /// Ported from `_TestPool.test_unpickleable_result` (behaviour 20, at the process level): a
 /// result that fails to serialize gives a typed Encode error naming the cause, 20 times in a row.
 #[test]

@@ -1,4 +1,4 @@
-//! Helpers shared by the `tests/process_*.rs` binaries.
+//! Helpers shared by the `tests/process_*.rs` and `tests/pool_behaviour.rs` binaries.
 //!
 //! Every wait here has a deadline ([`LIMIT`]), so a hung child fails its test instead of hanging
 //! CI. Order between parent and child is made deterministic with [`Link`], a socket pair the two
@@ -53,18 +53,23 @@ pub fn run<R: Serialize + DeserializeOwned + 'static>(body: impl FnOnce() -> R +
 /// whose waits are not all `join_timeout`s (a Drop waits for its child, a misuse must return at
 /// once): "never a hang" becomes a failure instead of a stuck CI job.
 pub fn bounded<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    within(LIMIT, f)
+}
+
+/// [`bounded`] with a limit of the caller's choosing.
+pub fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
     let (tx, rx) = std::sync::mpsc::channel();
     let worker = std::thread::spawn(move || {
         let _ = tx.send(f());
     });
-    match rx.recv_timeout(LIMIT) {
+    match rx.recv_timeout(limit) {
         Ok(value) => value,
         // The thread panicked: re-raise its panic with its own message.
         Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => match worker.join() {
             Err(panic) => std::panic::resume_unwind(panic),
             Ok(()) => unreachable!("the worker ended without sending"),
         },
-        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => panic!("did not finish within {LIMIT:?}"),
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => panic!("did not finish within {limit:?}"),
     }
 }
 
@@ -299,5 +304,15 @@ pub fn append_line(path: &std::path::Path, line: &str) {
 impl Drop for TempPath {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// A value whose `Serialize` always fails, like CPython's `unpickleable_result`.
+#[derive(Debug, serde::Deserialize)]
+pub struct Unserializable;
+
+impl Serialize for Unserializable {
+    fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+        Err(serde::ser::Error::custom("this value refuses to be serialized"))
     }
 }
