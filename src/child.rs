@@ -256,10 +256,4 @@ impl Child {
             self.exit_code = Some(-9);
         }
     }
-
-    /// True once stdout, stderr and the result pipe are all at end-of-file.
-    #[allow(dead_code)]
-    pub(crate) fn pipes_closed(&self) -> bool {
-        self.stdout.is_closed() && self.stderr.is_closed() && self.result.is_none()
-    }
 }

@@ -52,11 +52,6 @@ impl LineRelay {
         self.fd.as_ref().map(|fd| fd.as_fd())
     }
 
-    /// True once the stream reached end-of-file.
-    pub(crate) fn is_closed(&self) -> bool {
-        self.fd.is_none()
-    }
-
     /// Reads what is available now and writes out every complete line. At end-of-file the last
     /// partial line is finished with a newline and the fd is closed.
     pub(crate) fn drain(&mut self) {

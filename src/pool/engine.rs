@@ -191,17 +191,17 @@ impl Engine {
         if ids.is_empty() {
             return;
         }
-        self.pending.retain(|p| !ids.contains(&p.id));
+        let mut unsent = HashSet::new();
+        self.pending.retain(|p| !(ids.contains(&p.id) && unsent.insert(p.id)));
         for id in ids {
             self.done.remove(&id);
             self.callbacks.remove(&id);
-            if self.outstanding.contains(&id) {
-                if self.workers.iter().any(|w| w.in_flight.iter().any(|t| t.id == id)) {
-                    self.forgotten.insert(id);
-                } else {
-                    self.outstanding.remove(&id);
-                    self.keepalive.remove(&id);
-                }
+            if unsent.contains(&id) {
+                self.outstanding.remove(&id);
+                self.keepalive.remove(&id);
+            } else if self.outstanding.contains(&id) {
+                // Outstanding but not pending: a worker is running it; drop its result on arrival.
+                self.forgotten.insert(id);
             }
         }
     }
