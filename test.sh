@@ -8,7 +8,6 @@ cd "$(dirname "$0")"
 echo "== library tests (cargo test) =="
 cargo test --workspace --exclude multiproc-kernel
 
-# Kernel, notebook and browser tests are added below by their issues.
 
 echo "== kernel: .venv, kernel build and install, library pre-build (scripts/setup.sh) =="
 scripts/setup.sh
