@@ -8,7 +8,6 @@ cd "$(dirname "$0")"
 echo "== library tests (cargo test) =="
 cargo test --workspace --exclude multiproc-kernel
 
-
 echo "== kernel: .venv, kernel build and install, library pre-build (scripts/setup.sh) =="
 scripts/setup.sh
 echo "== kernel unit tests (release profile: reuses the kernel's build) =="
